@@ -174,6 +174,15 @@ impl Log {
     /// Open the log in `dir`, creating it if absent. A torn tail left by a crash is cut; any
     /// other damage is an error naming the entry, and nothing is changed.
     pub fn open(dir: &Path) -> Result<(Log, Recovery), LogError> {
+        Log::open_visiting(dir, |_, _| {})
+    }
+
+    /// Like [`Log::open`], calling `visit(index, entry)` for every entry kept, in order, during
+    /// the one read of the file that opening needs anyway (for rebuilding indexes above the log).
+    pub fn open_visiting(
+        dir: &Path,
+        visit: impl FnMut(u64, &[u8]),
+    ) -> Result<(Log, Recovery), LogError> {
         fs::create_dir_all(dir).map_err(io_err(dir))?;
         let path = dir.join(ENTRIES_FILE);
         let file = OpenOptions::new()
@@ -183,7 +192,7 @@ impl Log {
             .truncate(false)
             .open(&path)
             .map_err(io_err(&path))?;
-        let (mut log, end) = Log::load(dir, path, file)?;
+        let (mut log, end) = Log::load(dir, path, file, visit)?;
         let mut recovery = Recovery::default();
         match end {
             ScanEnd::Clean => {}
@@ -222,16 +231,22 @@ impl Log {
     pub fn open_read_only(dir: &Path) -> Result<(Log, ScanEnd), LogError> {
         let path = dir.join(ENTRIES_FILE);
         let file = File::open(&path).map_err(io_err(&path))?;
-        Log::load(dir, path, file)
+        Log::load(dir, path, file, |_, _| {})
     }
 
-    fn load(dir: &Path, path: PathBuf, file: File) -> Result<(Log, ScanEnd), LogError> {
+    fn load(
+        dir: &Path,
+        path: PathBuf,
+        file: File,
+        mut visit: impl FnMut(u64, &[u8]),
+    ) -> Result<(Log, ScanEnd), LogError> {
         let bytes = fs::read(&path).map_err(io_err(&path))?;
         let mut offsets = Vec::new();
         let mut hashes = MemHashes::default();
         let end = record::scan(&bytes, |i, off, data| {
             offsets.push(off);
             hashes.push_record(i, record_hash(data));
+            visit(i, data);
         })
         .map_err(|problem| LogError::NotALog {
             path: path.clone(),

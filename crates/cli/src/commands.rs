@@ -1,0 +1,436 @@
+//! Subcommands.
+
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, Result, bail};
+use base64::Engine;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use clap::{Args, Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
+use serde_json::json;
+use truce_ingest::{IngestOptions, IngestSummary, Keyring, Reason, Store};
+use truce_model::SensorRegistry;
+
+/// Truce: ceasefire verification from signed sensor observations.
+#[derive(Debug, Parser)]
+#[command(name = "truce", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the whole chain that exists on the built-in sample and say what it did.
+    Demo {
+        /// Where to put the store (default: a fresh temporary directory).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Ingest signed observation files (.jwsl) into a store (created if absent).
+    Ingest(IngestArgs),
+    /// Inspect the quarantine.
+    Quarantine {
+        #[command(subcommand)]
+        command: QuarantineCommand,
+    },
+    /// Work with the evidence log.
+    Log {
+        #[command(subcommand)]
+        command: LogCommand,
+    },
+    /// Make keys: a log's checkpoint key, or a sensor's key as JWKs.
+    Keygen {
+        #[command(subcommand)]
+        command: KeygenCommand,
+    },
+    /// Write the sample data set (registry, observations, expected outcomes).
+    Sample {
+        /// Output directory.
+        #[arg(long, default_value = "testdata/sample")]
+        out: PathBuf,
+    },
+}
+
+#[derive(Debug, Args)]
+struct IngestArgs {
+    /// Store directory.
+    #[arg(long)]
+    store: PathBuf,
+    /// Sensor registry (sensors.json).
+    #[arg(long)]
+    sensors: PathBuf,
+    /// Origin for the logs of a new store.
+    #[arg(long)]
+    origin: Option<String>,
+    /// Print `ack <log size> <accepted> <rejected>` on stdout after every durable commit.
+    #[arg(long)]
+    acks: bool,
+    /// Lines per group commit.
+    #[arg(long, default_value_t = 8192)]
+    group_lines: usize,
+    /// Observation files, one compact JWS per line.
+    #[arg(required = true)]
+    files: Vec<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+enum QuarantineCommand {
+    /// List quarantined lines: file:line: reason: message.
+    List {
+        /// Store directory.
+        #[arg(long)]
+        store: PathBuf,
+        /// One JSON record per line instead.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum LogCommand {
+    /// Sign checkpoints of the evidence and quarantine logs and write their tiles.
+    Checkpoint {
+        /// Store directory.
+        #[arg(long)]
+        store: PathBuf,
+    },
+    /// Print an inclusion proof of entry N (or a consistency proof with --from) as JSON.
+    Prove {
+        /// Store directory.
+        #[arg(long)]
+        store: PathBuf,
+        /// Entry index.
+        #[arg(long, required_unless_present = "from")]
+        index: Option<u64>,
+        /// Tree size (default: the latest checkpoint's).
+        #[arg(long)]
+        size: Option<u64>,
+        /// Prove that the tree of this size is a prefix of the tree of --size.
+        #[arg(long, conflicts_with = "index")]
+        from: Option<u64>,
+    },
+    /// Re-hash every entry and check the latest checkpoints and tiles. Exit 1 on any problem.
+    Verify {
+        /// Store directory.
+        #[arg(long)]
+        store: PathBuf,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum KeygenCommand {
+    /// A C2SP signed-note key for checkpoints: writes FILE (private) and FILE.pub.
+    Log {
+        /// The log's origin, e.g. `mission.example.org/evidence`.
+        #[arg(long)]
+        origin: String,
+        /// Output file for the private key.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// An Ed25519 sensor key: writes FILE (private JWK) and FILE.pub (public JWK).
+    Sensor {
+        /// Output file for the private key.
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
+
+/// Run a parsed command line.
+pub fn run(cli: Cli) -> Result<ExitCode> {
+    match cli.command {
+        Command::Demo { out } => demo(out),
+        Command::Ingest(args) => ingest(args),
+        Command::Quarantine {
+            command: QuarantineCommand::List { store, json },
+        } => quarantine_list(&store, json),
+        Command::Log { command } => match command {
+            LogCommand::Checkpoint { store } => {
+                let mut s = open_store(&store)?;
+                s.checkpoint()?;
+                println!(
+                    "checkpoint: evidence {} entries, quarantine {} entries",
+                    s.evidence().size(),
+                    s.quarantine().size()
+                );
+                Ok(ExitCode::SUCCESS)
+            }
+            LogCommand::Prove {
+                store,
+                index,
+                size,
+                from,
+            } => prove(&store, index, size, from),
+            LogCommand::Verify { store } => verify(&store),
+        },
+        Command::Keygen { command } => keygen(command),
+        Command::Sample { out } => {
+            write_sample(&out)?;
+            println!("wrote {}", out.display());
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn open_store(dir: &Path) -> Result<Store> {
+    Store::open(dir).with_context(|| format!("cannot open store {}", dir.display()))
+}
+
+fn read_registry(path: &Path) -> Result<Keyring> {
+    let bytes =
+        fs::read(path).with_context(|| format!("cannot read sensor registry {}", path.display()))?;
+    let registry = SensorRegistry::from_json(&bytes)
+        .with_context(|| format!("sensor registry {} is unusable", path.display()))?;
+    Keyring::new(&registry).with_context(|| format!("sensor registry {}", path.display()))
+}
+
+fn ingest(args: IngestArgs) -> Result<ExitCode> {
+    let keyring = read_registry(&args.sensors)?;
+    let mut store = Store::open_or_create(&args.store, args.origin.as_deref())
+        .with_context(|| format!("cannot open store {}", args.store.display()))?;
+    let opts = IngestOptions {
+        group_lines: args.group_lines,
+        ..IngestOptions::default()
+    };
+    let mut total = IngestSummary::default();
+    for file in &args.files {
+        let bytes = fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
+        let name = file.display().to_string();
+        let bar = progress_bar(bytes.len() as u64, &name);
+        let acks = args.acks;
+        let summary = store.ingest(&keyring, &name, &bytes, &opts, &mut |p| {
+            bar.set_position(p.bytes_done);
+            if acks {
+                // Printed only after the commit: a test kills the process and checks these.
+                let mut out = std::io::stdout().lock();
+                let _ = writeln!(out, "ack {} {} {}", p.log_size, p.accepted, p.rejected);
+                let _ = out.flush();
+            }
+        })?;
+        bar.finish_and_clear();
+        for m in &summary.messages {
+            eprintln!("{m}");
+        }
+        if summary.rejected() > summary.messages.len() as u64 {
+            eprintln!(
+                "... {} more refusals: see `truce quarantine list --store {}`",
+                summary.rejected() - summary.messages.len() as u64,
+                args.store.display()
+            );
+        }
+        merge(&mut total, &summary);
+    }
+    store.checkpoint()?;
+    print_summary(&total, store.evidence().size());
+    Ok(ExitCode::SUCCESS)
+}
+
+fn progress_bar(len: u64, name: &str) -> ProgressBar {
+    // indicatif draws nothing when stderr is not a terminal.
+    let bar = ProgressBar::new(len);
+    if let Ok(style) =
+        ProgressStyle::with_template("{msg} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}")
+    {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar.set_message(name.to_owned());
+    bar
+}
+
+fn merge(total: &mut IngestSummary, s: &IngestSummary) {
+    total.lines += s.lines;
+    total.blank_lines += s.blank_lines;
+    total.accepted += s.accepted;
+    for (r, n) in &s.by_reason {
+        *total.by_reason.entry(*r).or_default() += n;
+    }
+}
+
+fn print_summary(s: &IngestSummary, log_size: u64) {
+    println!("lines read:        {:>9}", s.lines);
+    println!("accepted:          {:>9}", s.accepted);
+    println!("rejected:          {:>9}", s.rejected());
+    for (reason, n) in &s.by_reason {
+        println!("  {:<22}{:>9}  {}", reason.code(), n, reason.describe());
+    }
+    if s.blank_lines > 0 {
+        println!("blank lines:       {:>9}", s.blank_lines);
+    }
+    println!("evidence log size: {log_size:>9}");
+}
+
+fn quarantine_list(dir: &Path, as_json: bool) -> Result<ExitCode> {
+    let store = open_store(dir)?;
+    let mut out = std::io::stdout().lock();
+    for rec in store.quarantine_records()? {
+        match rec {
+            Ok(r) if as_json => writeln!(out, "{}", serde_json::to_string(&r)?)?,
+            Ok(r) => writeln!(out, "{}", r.display_line())?,
+            Err(i) => writeln!(out, "quarantine entry {i}: not a valid record")?,
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn prove(dir: &Path, index: Option<u64>, size: Option<u64>, from: Option<u64>) -> Result<ExitCode> {
+    let store = open_store(dir)?;
+    let log = store.evidence();
+    let config = store.config();
+    let checkpoint = log.latest_checkpoint();
+    let size = match (size, &checkpoint) {
+        (Some(s), _) => s,
+        (None, Some(note)) => {
+            truce_log::verify_checkpoint(note, &config.evidence_vkey)
+                .context("the latest checkpoint does not verify")?
+                .size
+        }
+        (None, None) => bail!("no checkpoint yet: give --size or run `truce log checkpoint`"),
+    };
+    let b64 = |h: &truce_log::Hash| STANDARD.encode(h.0);
+    let out = if let Some(old) = from {
+        let proof = log.prove_consistency(old, size)?;
+        json!({"type": "consistency", "old_size": old, "old_root": b64(&log.root_at(old)?),
+            "size": size, "root": b64(&log.root_at(size)?),
+            "proof": proof.iter().map(b64).collect::<Vec<_>>()})
+    } else {
+        let index = index.context("give --index or --from")?;
+        let proof = log.prove_inclusion(index, size)?;
+        let entry = log.entry(index)?;
+        json!({"type": "inclusion", "index": index, "size": size,
+            "leaf_hash": b64(&log.leaf_hash(index)?), "root": b64(&log.root_at(size)?),
+            "proof": proof.iter().map(b64).collect::<Vec<_>>(),
+            "entry": String::from_utf8_lossy(&entry),
+            "checkpoint": checkpoint.map(|c| String::from_utf8_lossy(&c).into_owned())})
+    };
+    println!("{}", serde_json::to_string_pretty(&out)?);
+    Ok(ExitCode::SUCCESS)
+}
+
+fn verify(dir: &Path) -> Result<ExitCode> {
+    let report = Store::verify(dir).with_context(|| format!("cannot verify {}", dir.display()))?;
+    for (name, r) in [("evidence", &report.evidence), ("quarantine", &report.quarantine)] {
+        let status = if r.ok() { "ok" } else { "FAILED" };
+        println!(
+            "{name}: {status}: {} entries, checkpoint {}",
+            r.entries,
+            r.checkpoint_size.map_or("none".into(), |s| format!("at {s}"))
+        );
+        if r.torn_tail_bytes > 0 {
+            println!(
+                "{name}: note: {} bytes of torn tail after the last entry (a crash; cut on next open)",
+                r.torn_tail_bytes
+            );
+        }
+        for p in &r.problems {
+            println!("{name}: {p}");
+        }
+    }
+    for i in &report.bad_quarantine_records {
+        println!("quarantine: entry {i} is not a valid quarantine record");
+    }
+    Ok(if report.ok() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+fn keygen(cmd: KeygenCommand) -> Result<ExitCode> {
+    let (out, private, public) = match cmd {
+        KeygenCommand::Log { origin, out } => {
+            let k = truce_log::generate_key(&origin)?;
+            (out, k.skey, k.vkey)
+        }
+        KeygenCommand::Sensor { out } => {
+            let key = ed25519_dalek::SigningKey::generate(&mut rand_core::OsRng);
+            let public = json!({"kty": "OKP", "crv": "Ed25519",
+                "x": URL_SAFE_NO_PAD.encode(key.verifying_key().as_bytes())});
+            let mut private = public.clone();
+            private["d"] = json!(URL_SAFE_NO_PAD.encode(key.to_bytes()));
+            (out, private.to_string(), public.to_string())
+        }
+    };
+    write_new(&out, &private, true)?;
+    let pub_path = PathBuf::from(format!("{}.pub", out.display()));
+    write_new(&pub_path, &public, false)?;
+    println!("wrote {} (private) and {}", out.display(), pub_path.display());
+    Ok(ExitCode::SUCCESS)
+}
+
+fn write_new(path: &Path, text: &str, private: bool) -> Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(if private { 0o600 } else { 0o644 })
+        .open(path)
+        .with_context(|| format!("cannot create {} (it must not exist)", path.display()))?;
+    writeln!(f, "{text}")?;
+    Ok(())
+}
+
+fn write_sample(out: &Path) -> Result<()> {
+    let s = truce_sim::sample::sample();
+    fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
+    fs::write(out.join("sensors.json"), serde_json::to_string_pretty(&s.registry)? + "\n")?;
+    fs::write(out.join("observations.jwsl"), &s.jwsl)?;
+    fs::write(out.join("expected.json"), serde_json::to_string_pretty(&s.expected)? + "\n")?;
+    Ok(())
+}
+
+fn demo(out: Option<PathBuf>) -> Result<ExitCode> {
+    let tmp;
+    let root = match out {
+        Some(p) => p,
+        None => {
+            tmp = std::env::temp_dir().join(format!("truce-demo-{}", std::process::id()));
+            tmp
+        }
+    };
+    if root.join("store").exists() {
+        bail!("{} already holds a store; give another --out", root.display());
+    }
+    println!("Truce demo (interim: ingest and evidence log; location and assessment come later)");
+    println!("1. writing the sample data set to {}", root.display());
+    write_sample(&root)?;
+    let keyring = read_registry(&root.join("sensors.json"))?;
+    let store_dir = root.join("store");
+    let mut store = Store::open_or_create(&store_dir, Some("demo.truce.local"))?;
+    let jwsl = fs::read(root.join("observations.jwsl"))?;
+    println!("2. ingesting observations.jwsl ({} bytes)", jwsl.len());
+    let summary =
+        store.ingest(&keyring, "observations.jwsl", &jwsl, &IngestOptions::default(), &mut |_| {})?;
+    print_summary(&summary, store.evidence().size());
+    let expected: Vec<Reason> = Reason::ALL.to_vec();
+    let missing: Vec<_> = expected
+        .iter()
+        .filter(|r| !summary.by_reason.contains_key(r))
+        .map(|r| r.code())
+        .collect();
+    println!("3. signing checkpoints and writing C2SP tiles");
+    store.checkpoint()?;
+    let log = store.evidence();
+    let last = log.size() - 1;
+    let proof = log.prove_inclusion(last, log.size())?;
+    truce_log::check_inclusion(&proof, log.size(), log.root()?, last, log.leaf_hash(last)?)?;
+    println!(
+        "4. entry {last} proved included in the tree of {} entries ({} hashes)",
+        log.size(),
+        proof.len()
+    );
+    drop(store);
+    println!("5. verifying the store offline");
+    let code = verify(&store_dir)?;
+    println!();
+    println!("store:       {}", store_dir.display());
+    println!("quarantine:  truce quarantine list --store {}", store_dir.display());
+    println!("checkpoint:  {}", store_dir.join("evidence/checkpoint").display());
+    if !missing.is_empty() {
+        bail!("the sample did not exercise reasons {missing:?}");
+    }
+    Ok(code)
+}

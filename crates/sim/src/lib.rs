@@ -1,0 +1,34 @@
+//! Generated inputs with known truth.
+//!
+//! For now: [`sample::sample`], the small registry and observation file with a valid entry of
+//! every kind and an invalid entry of every reason code (the `testdata/sample` set), and
+//! [`bulk::bulk`], large signed observation streams for benchmarks and crash tests. Keys are
+//! derived from names, so every output is the same on every machine.
+
+pub mod bulk;
+pub mod sample;
+
+use ed25519_dalek::SigningKey;
+use sha2::{Digest, Sha256};
+use truce_model::{Jwk, Position, Sensor, SensorKind};
+
+/// A deterministic Ed25519 key for test data: SHA-256 of `truce-sim/<name>`. Never use for real
+/// sensors.
+pub fn test_key(name: &str) -> SigningKey {
+    let seed: [u8; 32] = Sha256::digest(format!("truce-sim/{name}").as_bytes()).into();
+    SigningKey::from_bytes(&seed)
+}
+
+/// A registry entry for a sensor whose key is [`test_key`] of its id.
+pub fn test_sensor(id: &str, kind: SensorKind, owner: &str, position: Option<Position>) -> Sensor {
+    Sensor {
+        id: id.into(),
+        kind,
+        owner: owner.into(),
+        key: Jwk::ed25519(test_key(id).verifying_key().as_bytes()),
+        position,
+        timing_sigma_s: matches!(kind, SensorKind::Acoustic).then_some(0.001),
+        active_from: None,
+        active_until: None,
+    }
+}
