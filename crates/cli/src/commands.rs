@@ -181,8 +181,8 @@ fn open_store(dir: &Path) -> Result<Store> {
 }
 
 fn read_registry(path: &Path) -> Result<Keyring> {
-    let bytes =
-        fs::read(path).with_context(|| format!("cannot read sensor registry {}", path.display()))?;
+    let bytes = fs::read(path)
+        .with_context(|| format!("cannot read sensor registry {}", path.display()))?;
     let registry = SensorRegistry::from_json(&bytes)
         .with_context(|| format!("sensor registry {} is unusable", path.display()))?;
     Keyring::new(&registry).with_context(|| format!("sensor registry {}", path.display()))
@@ -232,9 +232,9 @@ fn ingest(args: IngestArgs) -> Result<ExitCode> {
 fn progress_bar(len: u64, name: &str) -> ProgressBar {
     // indicatif draws nothing when stderr is not a terminal.
     let bar = ProgressBar::new(len);
-    if let Ok(style) =
-        ProgressStyle::with_template("{msg} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}")
-    {
+    if let Ok(style) = ProgressStyle::with_template(
+        "{msg} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
+    ) {
         bar.set_style(style.progress_chars("=> "));
     }
     bar.set_message(name.to_owned());
@@ -312,13 +312,23 @@ fn prove(dir: &Path, index: Option<u64>, size: Option<u64>, from: Option<u64>) -
 
 fn verify(dir: &Path) -> Result<ExitCode> {
     let report = Store::verify(dir).with_context(|| format!("cannot verify {}", dir.display()))?;
-    for (name, r) in [("evidence", &report.evidence), ("quarantine", &report.quarantine)] {
+    for (name, r) in [
+        ("evidence", &report.evidence),
+        ("quarantine", &report.quarantine),
+    ] {
         let status = if r.ok() { "ok" } else { "FAILED" };
         println!(
             "{name}: {status}: {} entries, checkpoint {}",
             r.entries,
-            r.checkpoint_size.map_or("none".into(), |s| format!("at {s}"))
+            r.checkpoint_size
+                .map_or("none".into(), |s| format!("at {s}"))
         );
+        if let Some(cp) = r.checkpoint_size.filter(|cp| *cp < r.entries) {
+            println!(
+                "{name}: note: {} entries after the checkpoint are re-hashed but not yet signed (run `truce log checkpoint`)",
+                r.entries - cp
+            );
+        }
         if r.torn_tail_bytes > 0 {
             println!(
                 "{name}: note: {} bytes of torn tail after the last entry (a crash; cut on next open)",
@@ -357,7 +367,11 @@ fn keygen(cmd: KeygenCommand) -> Result<ExitCode> {
     write_new(&out, &private, true)?;
     let pub_path = PathBuf::from(format!("{}.pub", out.display()));
     write_new(&pub_path, &public, false)?;
-    println!("wrote {} (private) and {}", out.display(), pub_path.display());
+    println!(
+        "wrote {} (private) and {}",
+        out.display(),
+        pub_path.display()
+    );
     Ok(ExitCode::SUCCESS)
 }
 
@@ -376,9 +390,15 @@ fn write_new(path: &Path, text: &str, private: bool) -> Result<()> {
 fn write_sample(out: &Path) -> Result<()> {
     let s = truce_sim::sample::sample();
     fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
-    fs::write(out.join("sensors.json"), serde_json::to_string_pretty(&s.registry)? + "\n")?;
+    fs::write(
+        out.join("sensors.json"),
+        serde_json::to_string_pretty(&s.registry)? + "\n",
+    )?;
     fs::write(out.join("observations.jwsl"), &s.jwsl)?;
-    fs::write(out.join("expected.json"), serde_json::to_string_pretty(&s.expected)? + "\n")?;
+    fs::write(
+        out.join("expected.json"),
+        serde_json::to_string_pretty(&s.expected)? + "\n",
+    )?;
     Ok(())
 }
 
@@ -392,7 +412,10 @@ fn demo(out: Option<PathBuf>) -> Result<ExitCode> {
         }
     };
     if root.join("store").exists() {
-        bail!("{} already holds a store; give another --out", root.display());
+        bail!(
+            "{} already holds a store; give another --out",
+            root.display()
+        );
     }
     println!("Truce demo (interim: ingest and evidence log; location and assessment come later)");
     println!("1. writing the sample data set to {}", root.display());
@@ -402,8 +425,13 @@ fn demo(out: Option<PathBuf>) -> Result<ExitCode> {
     let mut store = Store::open_or_create(&store_dir, Some("demo.truce.local"))?;
     let jwsl = fs::read(root.join("observations.jwsl"))?;
     println!("2. ingesting observations.jwsl ({} bytes)", jwsl.len());
-    let summary =
-        store.ingest(&keyring, "observations.jwsl", &jwsl, &IngestOptions::default(), &mut |_| {})?;
+    let summary = store.ingest(
+        &keyring,
+        "observations.jwsl",
+        &jwsl,
+        &IngestOptions::default(),
+        &mut |_| {},
+    )?;
     print_summary(&summary, store.evidence().size());
     let expected: Vec<Reason> = Reason::ALL.to_vec();
     let missing: Vec<_> = expected
@@ -427,8 +455,14 @@ fn demo(out: Option<PathBuf>) -> Result<ExitCode> {
     let code = verify(&store_dir)?;
     println!();
     println!("store:       {}", store_dir.display());
-    println!("quarantine:  truce quarantine list --store {}", store_dir.display());
-    println!("checkpoint:  {}", store_dir.join("evidence/checkpoint").display());
+    println!(
+        "quarantine:  truce quarantine list --store {}",
+        store_dir.display()
+    );
+    println!(
+        "checkpoint:  {}",
+        store_dir.join("evidence/checkpoint").display()
+    );
     if !missing.is_empty() {
         bail!("the sample did not exercise reasons {missing:?}");
     }

@@ -33,7 +33,8 @@ struct Header {
 /// Parse a compact JWS. Errors carry the reason code and a message.
 pub fn parse(line: &[u8]) -> Result<CompactJws<'_>, (Reason, String)> {
     let mut parts = line.splitn(4, |b| *b == b'.');
-    let (Some(h), Some(p), Some(s), None) = (parts.next(), parts.next(), parts.next(), parts.next())
+    let (Some(h), Some(p), Some(s), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
     else {
         return Err((
             Reason::MalformedJws,
@@ -41,18 +42,35 @@ pub fn parse(line: &[u8]) -> Result<CompactJws<'_>, (Reason, String)> {
         ));
     };
     if h.is_empty() || s.is_empty() {
-        return Err((Reason::MalformedJws, "empty header or signature part".into()));
+        return Err((
+            Reason::MalformedJws,
+            "empty header or signature part".into(),
+        ));
     }
     let b64 = |part: &[u8], what: &str| {
-        URL_SAFE_NO_PAD
-            .decode(part)
-            .map_err(|e| (Reason::BadBase64, format!("{what} is not base64url without padding: {e}")))
+        URL_SAFE_NO_PAD.decode(part).map_err(|e| {
+            (
+                Reason::BadBase64,
+                format!("{what} is not base64url without padding: {e}"),
+            )
+        })
     };
     let header_bytes = b64(h, "header")?;
     let payload = b64(p, "payload")?;
     let sig_bytes = b64(s, "signature")?;
-    let header: Header = serde_json::from_slice(&header_bytes)
-        .map_err(|e| (Reason::BadHeader, format!("protected header is not a JSON object: {e}")))?;
+    // serde would read a struct from a JSON array too; the header must be an object.
+    if header_bytes.trim_ascii_start().first() != Some(&b'{') {
+        return Err((
+            Reason::BadHeader,
+            "protected header is not a JSON object".into(),
+        ));
+    }
+    let header: Header = serde_json::from_slice(&header_bytes).map_err(|e| {
+        (
+            Reason::BadHeader,
+            format!("protected header is not valid: {e}"),
+        )
+    })?;
     match header.alg.as_deref() {
         Some("EdDSA") => {}
         Some(other) => {
@@ -65,7 +83,10 @@ pub fn parse(line: &[u8]) -> Result<CompactJws<'_>, (Reason, String)> {
     }
     if header.crit.is_some() {
         // RFC 7515 4.1.11: a recipient must reject critical extensions it does not understand.
-        return Err((Reason::BadHeader, "crit header parameters are not supported".into()));
+        return Err((
+            Reason::BadHeader,
+            "crit header parameters are not supported".into(),
+        ));
     }
     let kid = header
         .kid
@@ -123,7 +144,12 @@ mod tests {
         let key = ed25519_dalek::VerifyingKey::from_bytes(&x.try_into().unwrap()).unwrap();
         let line = jws.as_bytes();
         // The RFC header has no kid; check the signature directly.
-        let dots: Vec<_> = line.iter().enumerate().filter(|(_, b)| **b == b'.').map(|(i, _)| i).collect();
+        let dots: Vec<_> = line
+            .iter()
+            .enumerate()
+            .filter(|(_, b)| **b == b'.')
+            .map(|(i, _)| i)
+            .collect();
         let sig = URL_SAFE_NO_PAD.decode(&line[dots[1] + 1..]).unwrap();
         key.verify(&line[..dots[1]], &Signature::from_slice(&sig).unwrap())
             .unwrap();
@@ -139,7 +165,10 @@ mod tests {
             ("a.b.c.d".into(), Reason::MalformedJws),
             (".x.y".into(), Reason::MalformedJws),
             (good.replacen('e', "*", 1), Reason::BadBase64),
-            (format!("{}.e30.{}", URL_SAFE_NO_PAD.encode("[1]"), "AA"), Reason::BadHeader),
+            (
+                format!("{}.e30.{}", URL_SAFE_NO_PAD.encode("[1]"), "AA"),
+                Reason::BadHeader,
+            ),
             (
                 format!(
                     "{}.e30.AA",
@@ -148,7 +177,10 @@ mod tests {
                 Reason::UnsupportedAlg,
             ),
             (
-                format!("{}.e30.AA", URL_SAFE_NO_PAD.encode(r#"{"alg":"EdDSA","kid":"K"}"#)),
+                format!(
+                    "{}.e30.AA",
+                    URL_SAFE_NO_PAD.encode(r#"{"alg":"EdDSA","kid":"K"}"#)
+                ),
                 Reason::BadSignature,
             ),
         ];

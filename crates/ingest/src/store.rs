@@ -202,6 +202,13 @@ impl Store {
             path: dir.join(CONFIG_FILE),
             problem: e.to_string(),
         })?;
+        // A log always has a signed checkpoint, from size 0 on, so that `verify` has something
+        // to check against even if the first ingest is killed.
+        for (sub, key) in [(EVIDENCE_DIR, &ev.skey), (QUARANTINE_DIR, &qu.skey)] {
+            let (mut log, _) = Log::open(&dir.join(sub))?;
+            log.checkpoint(&LogSigner::from_skey(key)?)?;
+        }
+        // store.json last: a store without it is not a store, and creation starts over.
         truce_log::write_atomic(dir, CONFIG_FILE, &text)?;
         Ok(())
     }
@@ -213,10 +220,11 @@ impl Store {
             path: path.clone(),
             problem: format!("not a Truce store ({e})"),
         })?;
-        let config: StoreConfig = serde_json::from_slice(&bytes).map_err(|e| StoreError::Config {
-            path: path.clone(),
-            problem: e.to_string(),
-        })?;
+        let config: StoreConfig =
+            serde_json::from_slice(&bytes).map_err(|e| StoreError::Config {
+                path: path.clone(),
+                problem: e.to_string(),
+            })?;
         if config.format != "truce-store" || config.version != 1 {
             return Err(StoreError::Config {
                 path,
@@ -307,8 +315,7 @@ impl Store {
     pub fn verify(dir: &Path) -> Result<StoreVerifyReport, StoreError> {
         let config = Store::read_config(dir)?;
         let evidence = truce_log::verify_dir(&dir.join(EVIDENCE_DIR), &config.evidence_vkey)?;
-        let quarantine =
-            truce_log::verify_dir(&dir.join(QUARANTINE_DIR), &config.quarantine_vkey)?;
+        let quarantine = truce_log::verify_dir(&dir.join(QUARANTINE_DIR), &config.quarantine_vkey)?;
         let mut bad = Vec::new();
         if quarantine.ok() {
             let (q, _) = Log::open_read_only(&dir.join(QUARANTINE_DIR))?;
@@ -398,7 +405,10 @@ impl Store {
         if obs.sensor != c.kid {
             return Err(refuse(
                 Reason::KidMismatch,
-                format!("payload sensor {:?} differs from header kid {:?}", obs.sensor, c.kid),
+                format!(
+                    "payload sensor {:?} differs from header kid {:?}",
+                    obs.sensor, c.kid
+                ),
             ));
         }
         if !sensor.active_at(obs.time) {
@@ -410,16 +420,22 @@ impl Store {
         if self.seen.contains(&c.leaf.0) {
             return Err(refuse(
                 Reason::Replay,
-                format!("identical envelope already in the evidence log (seq {})", obs.seq),
+                format!(
+                    "identical envelope already in the evidence log (seq {})",
+                    obs.seq
+                ),
             ));
         }
-        if let Some(&last) = self.last_seq.get(&c.kid) {
-            if obs.seq <= last {
-                return Err(refuse(
-                    Reason::SeqNotIncreasing,
-                    format!("seq {} is not greater than the last accepted seq {last}", obs.seq),
-                ));
-            }
+        if let Some(&last) = self.last_seq.get(&c.kid)
+            && obs.seq <= last
+        {
+            return Err(refuse(
+                Reason::SeqNotIncreasing,
+                format!(
+                    "seq {} is not greater than the last accepted seq {last}",
+                    obs.seq
+                ),
+            ));
         }
         self.evidence
             .append_hashed(line.bytes, c.leaf)
@@ -433,9 +449,12 @@ impl Store {
 fn write_private(path: &Path, text: &str) -> Result<(), StoreError> {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
+    // Only called while creating a store (no store.json yet), so an old file here is the leftover
+    // of a creation that crashed: overwrite it.
     let mut f = fs::OpenOptions::new()
         .write(true)
-        .create_new(true)
+        .create(true)
+        .truncate(true)
         .mode(0o600)
         .open(path)
         .map_err(io(path))?;
@@ -502,7 +521,8 @@ impl Refusal {
     }
 
     fn into_record(self, source: &str, line: &Line<'_>) -> QuarantineRecord {
-        let mut r = QuarantineRecord::new(self.reason, self.message, source, line.number, line.bytes);
+        let mut r =
+            QuarantineRecord::new(self.reason, self.message, source, line.number, line.bytes);
         r.sensor = self.sensor;
         r.seq = self.seq;
         r
@@ -577,7 +597,10 @@ fn check_group(keyring: &Keyring, group: &[Line<'_>], batch: usize) -> Vec<Check
                 };
                 return Err(with(
                     reason,
-                    format!("signature does not verify with the key of sensor {}", p.jws.kid),
+                    format!(
+                        "signature does not verify with the key of sensor {}",
+                        p.jws.kid
+                    ),
                 ));
             }
             let obs = match p.obs {
@@ -619,7 +642,11 @@ fn parse_line<'a>(keyring: &Keyring, line: &Line<'a>) -> Result<Parsed<'a>, Refu
     }
     let jws = jws::parse(bytes).map_err(|(reason, message)| {
         // A structurally broken final line without a newline is a truncated file.
-        let reason = if line.unterminated { Reason::Truncated } else { reason };
+        let reason = if line.unterminated {
+            Reason::Truncated
+        } else {
+            reason
+        };
         Refusal::new(reason, message)
     })?;
     let Some((key_index, _, _)) = keyring.get(&jws.kid) else {

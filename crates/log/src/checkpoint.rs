@@ -16,7 +16,9 @@ pub struct LogSigner {
 impl std::fmt::Debug for LogSigner {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // Never print key material.
-        f.debug_struct("LogSigner").field("origin", &self.origin).finish()
+        f.debug_struct("LogSigner")
+            .field("origin", &self.origin)
+            .finish()
     }
 }
 
@@ -121,7 +123,10 @@ mod tests {
         let note = signer.sign(1, root).unwrap();
         let text = String::from_utf8(note.clone()).unwrap();
         assert!(text.starts_with("truce.example/evidence\n1\n"), "{text}");
-        assert!(text.contains("\n\n\u{2014} truce.example/evidence "), "{text}");
+        assert!(
+            text.contains("\n\n\u{2014} truce.example/evidence "),
+            "{text}"
+        );
         let cp = verify_checkpoint(&note, &keys.vkey).unwrap();
         assert_eq!((cp.size, cp.root), (1, root));
 

@@ -444,15 +444,20 @@ pub fn check_inclusion(
     leaf: Hash,
 ) -> Result<(), LogError> {
     if index >= size {
-        return Err(LogError::Proof(format!("index {index} is not below size {size}")));
+        return Err(LogError::Proof(format!(
+            "index {index} is not below size {size}"
+        )));
     }
     // tlog_tiles documents panics only for internal math errors; guard the proof length so that
     // untrusted input cannot reach them.
     if proof.len() > 64 {
         return Err(LogError::Proof("inclusion proof too long".into()));
     }
-    tlog_tiles::check_record(&proof.to_vec(), size, root, index, leaf)
-        .map_err(|_| LogError::Proof(format!("entry {index} is not proved included in tree {size}")))
+    tlog_tiles::check_record(&proof.to_vec(), size, root, index, leaf).map_err(|_| {
+        LogError::Proof(format!(
+            "entry {index} is not proved included in tree {size}"
+        ))
+    })
 }
 
 /// Check a consistency proof: the tree of `old_size` entries with root `old_root` is a prefix of

@@ -132,12 +132,19 @@ mod tests {
         let boundaries = [8, 8 + 12 + 5, 8 + 12 + 5 + 12 + 4, f.len()];
         for cut in 0..f.len() {
             let (got, end) = entries(&f[..cut]);
-            let whole = boundaries.iter().filter(|b| **b <= cut).count().saturating_sub(1);
+            let whole = boundaries
+                .iter()
+                .filter(|b| **b <= cut)
+                .count()
+                .saturating_sub(1);
             assert_eq!(got.len(), whole, "cut at {cut}");
             if boundaries.contains(&cut) && cut >= 8 {
                 assert_eq!(end, Ok(ScanEnd::Clean), "cut at {cut}");
             } else {
-                assert!(matches!(end, Ok(ScanEnd::TornTail { .. })), "cut at {cut}: {end:?}");
+                assert!(
+                    matches!(end, Ok(ScanEnd::TornTail { .. })),
+                    "cut at {cut}: {end:?}"
+                );
             }
         }
     }
@@ -150,7 +157,13 @@ mod tests {
             g[pos] ^= 0x40;
             let (_, end) = entries(&g);
             let end = end.unwrap();
-            let expect = if pos < 25 { 0 } else if pos < 41 { 1 } else { 2 };
+            let expect = if pos < 25 {
+                0
+            } else if pos < 41 {
+                1
+            } else {
+                2
+            };
             match end {
                 ScanEnd::Corrupt { index, .. } => assert_eq!(index, expect, "byte {pos}"),
                 // A flip in the last record's length can make it look cut short; the length check

@@ -66,7 +66,11 @@ fn proofs_at_every_size_up_to_300_match_ct_merkle() {
         log.append(&e).unwrap();
         oracle.push(e);
         let root = log.root().unwrap();
-        assert_eq!(&root.0[..], oracle.root().as_bytes().as_slice(), "root at {n}");
+        assert_eq!(
+            &root.0[..],
+            oracle.root().as_bytes().as_slice(),
+            "root at {n}"
+        );
         roots.push(root);
         for i in 0..n {
             let proof = log.prove_inclusion(i, n).unwrap();
@@ -165,7 +169,11 @@ fn every_torn_tail_is_cut_back_to_whole_entries() {
         let whole = ends.iter().filter(|e| **e <= cut).count().saturating_sub(1);
         assert_eq!(log.size(), whole as u64, "cut at {cut}");
         assert_eq!(log.root().unwrap(), roots[whole], "cut at {cut}");
-        let kept = if cut < MAGIC.len() as u64 { 0 } else { ends[whole] };
+        let kept = if cut < MAGIC.len() as u64 {
+            0
+        } else {
+            ends[whole]
+        };
         assert_eq!(rec.cut_bytes, cut.saturating_sub(kept), "cut at {cut}");
         // The log is usable after recovery.
         drop(log);
@@ -224,7 +232,12 @@ fn a_checkpointed_log_verifies_and_serves_c2sp_tiles() {
     assert!(report.ok(), "{:?}", report.problems);
     assert_eq!((report.entries, report.checkpoint_size), (600, Some(600)));
     // 600 = 2*256 + 88: two full level-0 tiles, one partial, and a partial level-1 tile.
-    for rel in ["tile/0/000", "tile/0/001", "tile/0/002.p/88", "tile/1/000.p/2"] {
+    for rel in [
+        "tile/0/000",
+        "tile/0/001",
+        "tile/0/002.p/88",
+        "tile/1/000.p/2",
+    ] {
         assert!(dir.path().join(rel).is_file(), "{rel} missing");
     }
     let bundle = fs::read(dir.path().join("tile/entries/001")).unwrap();
@@ -292,7 +305,10 @@ fn checkpoint_and_tile_tampering_is_reported() {
         bad[pos] ^= 0x01;
         fs::write(&cp, &bad).unwrap();
         let report = verify_dir(dir.path(), &keys.vkey).unwrap();
-        assert!(!report.ok(), "checkpoint byte {pos} changed but verify passed");
+        assert!(
+            !report.ok(),
+            "checkpoint byte {pos} changed but verify passed"
+        );
     }
     fs::write(&cp, &good).unwrap();
     let tile = dir.path().join("tile/0/001.p/44");
@@ -318,7 +334,10 @@ fn truncating_checkpointed_entries_is_reported_as_missing() {
     let (log, _) = Log::open_read_only(dir.path()).unwrap();
     let cut = log.offsets[45];
     drop(log);
-    let f = OpenOptions::new().write(true).open(entries_path(dir.path())).unwrap();
+    let f = OpenOptions::new()
+        .write(true)
+        .open(entries_path(dir.path()))
+        .unwrap();
     f.set_len(cut).unwrap();
     let report = verify_dir(dir.path(), &keys.vkey).unwrap();
     assert_eq!(

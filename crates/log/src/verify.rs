@@ -134,7 +134,9 @@ pub fn verify_dir(dir: &Path, vkey: &str) -> Result<VerifyReport, LogError> {
     let cp = match crate::verify_checkpoint(&note, vkey) {
         Ok(cp) => cp,
         Err(e) => {
-            report.problems.push(VerifyProblem::BadCheckpoint(e.to_string()));
+            report
+                .problems
+                .push(VerifyProblem::BadCheckpoint(e.to_string()));
             return Ok(report);
         }
     };
@@ -160,7 +162,10 @@ pub fn verify_dir(dir: &Path, vkey: &str) -> Result<VerifyReport, LogError> {
 
 /// Compare each entry's leaf hash with the level-0 tiles on disk.
 fn first_differing_entry(log: &Log, size: u64) -> Option<u64> {
-    for t in tiles_between(0, size).into_iter().filter(|t| t.level() == 0) {
+    for t in tiles_between(0, size)
+        .into_iter()
+        .filter(|t| t.level() == 0)
+    {
         let data = fs::read(log.dir().join(hash_tile_path(&t))).ok()?;
         let start = t.level_index() << crate::TILE_HEIGHT;
         for (k, chunk) in data.chunks(crate::HASH_SIZE).enumerate() {

@@ -137,17 +137,19 @@ impl Agreement {
                 ))
             })?;
             let text = |k: &str| props.get(k).and_then(|v| v.as_str()).map(str::to_owned);
-            let geometry: Geometry = serde_json::from_value(
-                f.geometry.ok_or_else(|| bad("geometry is null".into()))?,
-            )
-            .map_err(|e| bad(format!("geometry: {e}")))?;
+            let geometry: Geometry =
+                serde_json::from_value(f.geometry.ok_or_else(|| bad("geometry is null".into()))?)
+                    .map_err(|e| bad(format!("geometry: {e}")))?;
             geometry
                 .validate()
                 .map_err(|e: GeometryError| bad(format!("geometry: {e}")))?;
             let party = text("party");
             match role {
                 Role::CeasefireLine => {
-                    if !matches!(geometry, Geometry::LineString(_) | Geometry::MultiLineString(_)) {
+                    if !matches!(
+                        geometry,
+                        Geometry::LineString(_) | Geometry::MultiLineString(_)
+                    ) {
                         return Err(bad(format!(
                             "ceasefire_line must be a LineString or MultiLineString, not {}",
                             geometry.type_name()
@@ -166,7 +168,11 @@ impl Agreement {
             if role == Role::ControlArea {
                 match &party {
                     Some(p) if parties.contains(p.as_str()) => {}
-                    Some(p) => return Err(bad(format!("party {p:?} is not one of the agreement's parties"))),
+                    Some(p) => {
+                        return Err(bad(format!(
+                            "party {p:?} is not one of the agreement's parties"
+                        )));
+                    }
                     None => return Err(bad("control_area without properties.party".into())),
                 }
             }
@@ -195,23 +201,31 @@ fn validate_meta(m: &AgreementMeta) -> Result<(), AgreementError> {
         return bad("id is empty".into());
     }
     if m.parties.len() < 2 {
-        return bad(format!("needs at least two parties, has {}", m.parties.len()));
+        return bad(format!(
+            "needs at least two parties, has {}",
+            m.parties.len()
+        ));
     }
     let unique: BTreeSet<_> = m.parties.iter().collect();
     if unique.len() != m.parties.len() {
         return bad("parties are not unique".into());
     }
-    if let Some(u) = m.effective_until {
-        if u <= m.effective_from {
-            return bad("effective_until is not after effective_from".into());
-        }
+    if let Some(u) = m.effective_until
+        && u <= m.effective_from
+    {
+        return bad("effective_until is not after effective_from".into());
     }
     if !(m.buffer_km.is_finite() && m.buffer_km >= 0.0) {
-        return bad(format!("buffer_km {} must be a non-negative number", m.buffer_km));
+        return bad(format!(
+            "buffer_km {} must be a non-negative number",
+            m.buffer_km
+        ));
     }
     for (class, km) in &m.withdrawal_km {
         if !(km.is_finite() && *km >= 0.0) {
-            return bad(format!("withdrawal_km for {class:?} is {km}, must be non-negative"));
+            return bad(format!(
+                "withdrawal_km for {class:?} is {km}, must be non-negative"
+            ));
         }
     }
     Ok(())
@@ -246,7 +260,10 @@ mod tests {
     fn faults_name_the_feature() {
         let unknown_role = DEMO.replace("\"role\": \"control_area\"", "\"role\": \"dmz\"");
         let err = Agreement::from_json(unknown_role.as_bytes()).unwrap_err();
-        assert!(matches!(err, AgreementError::Feature { index: 1, .. }), "{err}");
+        assert!(
+            matches!(err, AgreementError::Feature { index: 1, .. }),
+            "{err}"
+        );
         let stranger = DEMO.replace("\"party\": \"A\"", "\"party\": \"C\"");
         assert!(matches!(
             Agreement::from_json(stranger.as_bytes()),

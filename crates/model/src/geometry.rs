@@ -167,17 +167,19 @@ mod tests {
 
     #[test]
     fn open_ring_and_bad_coordinates_are_named() {
-        let open: Geometry = serde_json::from_str(
-            r#"{"type":"Polygon","coordinates":[[[0,0],[1,0],[1,1],[0,1]]]}"#,
-        )
-        .unwrap();
+        let open: Geometry =
+            serde_json::from_str(r#"{"type":"Polygon","coordinates":[[[0,0],[1,0],[1,1],[0,1]]]}"#)
+                .unwrap();
         assert_eq!(
             open.validate(),
             Err(GeometryError::BadRing { positions: 4 })
         );
         let far: Geometry =
             serde_json::from_str(r#"{"type":"Point","coordinates":[37.0,95.0]}"#).unwrap();
-        assert!(matches!(far.validate(), Err(GeometryError::OutOfRange { .. })));
+        assert!(matches!(
+            far.validate(),
+            Err(GeometryError::OutOfRange { .. })
+        ));
         assert!(serde_json::from_str::<Geometry>(r#"{"type":"Point","coordinates":[1]}"#).is_err());
     }
 }

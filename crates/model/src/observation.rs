@@ -347,7 +347,11 @@ impl Observation {
     /// serde's flattened internally-tagged enum: faster, and an unknown `kind` is told apart from
     /// an unknown value of another enum field.
     pub fn from_json(payload: &[u8]) -> Result<Observation, PayloadError> {
-        if payload.first().map(|b| b.is_ascii_whitespace() || *b == b'{') != Some(true) {
+        if payload
+            .first()
+            .map(|b| b.is_ascii_whitespace() || *b == b'{')
+            != Some(true)
+        {
             return Err(PayloadError::NotJson("expected a JSON object".into()));
         }
         let head: Head<'_> = serde_json::from_slice(payload).map_err(PayloadError::from_serde)?;
@@ -425,10 +429,9 @@ impl Observation {
                 lat_lon("target", d.target.lat_deg, d.target.lon_deg)?;
                 sigma("target.sigma_m", d.target.sigma_m)?;
                 probability("class_p", d.class_p)?;
-                d.platform
-                    .validate()
-                    .map_err(|e| range("platform", e))?;
-                if d.media_sha256.len() != 64 || !d.media_sha256.bytes().all(|b| b.is_ascii_hexdigit())
+                d.platform.validate().map_err(|e| range("platform", e))?;
+                if d.media_sha256.len() != 64
+                    || !d.media_sha256.bytes().all(|b| b.is_ascii_hexdigit())
                 {
                     return Err(range("media_sha256", "must be 64 hexadecimal digits"));
                 }
@@ -450,10 +453,10 @@ impl Observation {
                     ("scan_km", a.scan_km),
                     ("track_km", a.track_km),
                 ] {
-                    if let Some(v) = v {
-                        if !(v.is_finite() && v >= 0.0) {
-                            return Err(range(name, format!("{v} is not a non-negative number")));
-                        }
+                    if let Some(v) = v
+                        && !(v.is_finite() && v >= 0.0)
+                    {
+                        return Err(range(name, format!("{v} is not a non-negative number")));
                     }
                 }
                 match &a.confidence {
@@ -484,10 +487,10 @@ impl Observation {
                     return Err(range("wind_speed_mps", "not within 0..100 m/s"));
                 }
                 azimuth("wind_from_deg", m.wind_from_deg)?;
-                if let Some(p) = m.pressure_hpa {
-                    if !(p.is_finite() && (300.0..=1100.0).contains(&p)) {
-                        return Err(range("pressure_hpa", "not within 300..1100 hPa"));
-                    }
+                if let Some(p) = m.pressure_hpa
+                    && !(p.is_finite() && (300.0..=1100.0).contains(&p))
+                {
+                    return Err(range("pressure_hpa", "not within 300..1100 hPa"));
                 }
             }
             ObservationBody::SensorStatus(s) => {
@@ -525,7 +528,10 @@ fn sigma(field: &'static str, v: f64) -> Result<(), PayloadError> {
     if v.is_finite() && v > 0.0 {
         Ok(())
     } else {
-        Err(range(field, format!("sigma {v} must be positive and finite")))
+        Err(range(
+            field,
+            format!("sigma {v} must be positive and finite"),
+        ))
     }
 }
 
@@ -584,26 +590,44 @@ mod tests {
         assert!(matches!(check("[1]"), Err(PayloadError::NotJson(_))));
         assert!(matches!(check("{\"v\":1,"), Err(PayloadError::NotJson(_))));
         let unknown = PICK.replace("acoustic_pick", "teleport");
-        assert_eq!(check(&unknown), Err(PayloadError::UnknownKind("teleport".into())));
+        assert_eq!(
+            check(&unknown),
+            Err(PayloadError::UnknownKind("teleport".into()))
+        );
         let v2 = PICK.replace("\"v\":1", "\"v\":2");
         assert_eq!(check(&v2), Err(PayloadError::UnsupportedVersion(2)));
         let missing = PICK.replace("\"snr_db\":12.5,", "");
-        assert_eq!(check(&missing), Err(PayloadError::MissingField("snr_db".into())));
+        assert_eq!(
+            check(&missing),
+            Err(PayloadError::MissingField("snr_db".into()))
+        );
         let bad_time = PICK.replace("2026-01-10T00:00:01.5Z", "tomorrow");
-        assert!(matches!(check(&bad_time), Err(PayloadError::InvalidField(_))));
+        assert!(matches!(
+            check(&bad_time),
+            Err(PayloadError::InvalidField(_))
+        ));
         let neg = PICK.replace("0.002", "-0.002");
         assert!(matches!(
             check(&neg),
-            Err(PayloadError::OutOfRange { field: "time_sigma_s", .. })
+            Err(PayloadError::OutOfRange {
+                field: "time_sigma_s",
+                ..
+            })
         ));
         let bad_signal = PICK.replace("\"blast\"", "\"boom\"");
-        assert!(matches!(check(&bad_signal), Err(PayloadError::InvalidField(_))));
+        assert!(matches!(
+            check(&bad_signal),
+            Err(PayloadError::InvalidField(_))
+        ));
     }
 
     #[test]
     fn latitude_beyond_90_is_out_of_range() {
         let t = r#"{"v":1,"sensor":"G","seq":1,"time":"2026-01-10T00:00:00Z","kind":"thermal_anomaly","lat":91.0,"lon":37.0}"#;
-        assert!(matches!(check(t), Err(PayloadError::OutOfRange { field: "lat", .. })));
+        assert!(matches!(
+            check(t),
+            Err(PayloadError::OutOfRange { field: "lat", .. })
+        ));
         let ok = t.replace("91.0", "48.0");
         check(&ok).unwrap();
     }

@@ -148,15 +148,15 @@ impl SensorRegistry {
             if let Some(p) = &s.position {
                 p.validate().map_err(|e| bad(format!("position: {e}")))?;
             }
-            if let Some(sd) = s.timing_sigma_s {
-                if !(sd.is_finite() && sd >= 0.0) {
-                    return Err(bad(format!("timing_sigma_s {sd} must be non-negative")));
-                }
+            if let Some(sd) = s.timing_sigma_s
+                && !(sd.is_finite() && sd >= 0.0)
+            {
+                return Err(bad(format!("timing_sigma_s {sd} must be non-negative")));
             }
-            if let (Some(f), Some(u)) = (s.active_from, s.active_until) {
-                if u <= f {
-                    return Err(bad("active_until is not after active_from".into()));
-                }
+            if let (Some(f), Some(u)) = (s.active_from, s.active_until)
+                && u <= f
+            {
+                return Err(bad("active_until is not after active_from".into()));
             }
         }
         Ok(())

@@ -104,7 +104,12 @@ mod tests {
 
     #[test]
     fn garbage_is_refused() {
-        for bad in ["", "yesterday", "2026-13-01T00:00:00Z", "2026-01-01 00:00:00"] {
+        for bad in [
+            "",
+            "yesterday",
+            "2026-13-01T00:00:00Z",
+            "2026-01-01 00:00:00",
+        ] {
             assert!(UtcNanos::parse(bad).is_err(), "{bad:?} accepted");
         }
     }

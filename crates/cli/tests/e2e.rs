@@ -1,0 +1,295 @@
+//! End-to-end tests of the `truce` binary: exit codes, messages, crash safety, tampering.
+
+#![allow(clippy::unwrap_used)] // test helpers outside #[test] functions
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+fn truce() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_truce"))
+}
+
+fn run(args: &[&str]) -> Output {
+    truce().args(args).output().unwrap()
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+fn sample_into(dir: &Path) -> PathBuf {
+    let out = dir.join("sample");
+    let o = run(&["sample", "--out", out.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o));
+    out
+}
+
+fn ingest(store: &Path, sensors: &Path, files: &[&Path]) -> Output {
+    let mut args = vec![
+        "ingest".to_owned(),
+        "--store".into(),
+        store.display().to_string(),
+        "--sensors".into(),
+        sensors.display().to_string(),
+    ];
+    args.extend(files.iter().map(|f| f.display().to_string()));
+    truce().args(&args).output().unwrap()
+}
+
+#[test]
+fn ingest_prints_counts_by_reason_and_one_line_per_refusal() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = sample_into(dir.path());
+    let store = dir.path().join("store");
+    let o = ingest(
+        &store,
+        &s.join("sensors.json"),
+        &[&s.join("observations.jwsl")],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.contains("accepted:                 10"), "{out}");
+    assert!(out.contains("bad_signature"), "{out}");
+    let err = String::from_utf8_lossy(&o.stderr);
+    // file:line: code: message, for every refusal.
+    assert_eq!(
+        err.lines()
+            .filter(|l| l.contains("observations.jwsl:"))
+            .count(),
+        20,
+        "{err}"
+    );
+    assert!(
+        err.contains("observations.jwsl:10: line_too_long:"),
+        "{err}"
+    );
+
+    let list = run(&["quarantine", "list", "--store", store.to_str().unwrap()]);
+    assert!(list.status.success());
+    let listed = String::from_utf8_lossy(&list.stdout);
+    assert_eq!(listed.lines().count(), 20);
+    assert!(
+        listed.contains(":16: unknown_sensor: kid \"GHOST-9\""),
+        "{listed}"
+    );
+
+    let v = run(&["log", "verify", "--store", store.to_str().unwrap()]);
+    assert_eq!(v.status.code(), Some(0), "{}", text(&v));
+
+    let p = run(&[
+        "log",
+        "prove",
+        "--store",
+        store.to_str().unwrap(),
+        "--index",
+        "3",
+    ]);
+    assert!(p.status.success(), "{}", text(&p));
+    let proof: serde_json::Value = serde_json::from_slice(&p.stdout).unwrap();
+    assert_eq!(proof["size"], 10);
+    assert_eq!(proof["proof"].as_array().unwrap().len(), 4);
+    let c = run(&[
+        "log",
+        "prove",
+        "--store",
+        store.to_str().unwrap(),
+        "--from",
+        "4",
+    ]);
+    assert!(c.status.success(), "{}", text(&c));
+}
+
+#[test]
+fn input_errors_exit_2_with_a_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = sample_into(dir.path());
+    let store = dir.path().join("store");
+    let bad_registry = dir.path().join("bad.json");
+    std::fs::write(&bad_registry, "{\"sensors\": [ {\"id\": 3} ]}").unwrap();
+    let o = ingest(&store, &bad_registry, &[&s.join("observations.jwsl")]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o).contains("bad.json"), "{}", text(&o));
+    let o = ingest(
+        &store,
+        &s.join("sensors.json"),
+        &[&dir.path().join("nope.jwsl")],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o).contains("nope.jwsl"), "{}", text(&o));
+    assert_eq!(run(&["ingest"]).status.code(), Some(2));
+    let o = run(&[
+        "log",
+        "verify",
+        "--store",
+        dir.path().join("none").to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+}
+
+/// Every file of the store, changed at a spread of byte positions, makes `log verify` fail; a
+/// change inside an entry is reported naming the entry.
+#[test]
+fn a_changed_byte_anywhere_in_the_store_fails_verify() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = sample_into(dir.path());
+    let store = dir.path().join("store");
+    assert!(
+        ingest(
+            &store,
+            &s.join("sensors.json"),
+            &[&s.join("observations.jwsl")]
+        )
+        .status
+        .success()
+    );
+    let mut files = Vec::new();
+    let mut stack = vec![store.clone()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if !p.starts_with(store.join("keys")) {
+                files.push(p);
+            }
+        }
+    }
+    files.sort();
+    assert!(files.len() >= 8, "{files:?}");
+    for f in files {
+        let good = std::fs::read(&f).unwrap();
+        let step = (good.len() / 6).max(1);
+        for pos in (0..good.len()).step_by(step) {
+            let mut bad = good.clone();
+            bad[pos] ^= 0x04;
+            std::fs::write(&f, &bad).unwrap();
+            let o = run(&["log", "verify", "--store", store.to_str().unwrap()]);
+            assert_ne!(
+                o.status.code(),
+                Some(0),
+                "{} byte {pos}: {}",
+                f.display(),
+                text(&o)
+            );
+            if f.ends_with("entries.dat") && pos >= 8 {
+                assert!(text(&o).contains("entry "), "{}: {}", f.display(), text(&o));
+            }
+        }
+        std::fs::write(&f, &good).unwrap();
+    }
+    let o = run(&["log", "verify", "--store", store.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+}
+
+/// Kill `truce ingest` with SIGKILL at many points; every observation it acknowledged must be in
+/// the log afterwards, the log must verify, and a final run completes the file exactly.
+#[test]
+fn killing_ingest_never_loses_an_acknowledged_observation() {
+    let dir = tempfile::tempdir().unwrap();
+    let bulk = truce_sim::bulk::bulk(40, 6000, truce_sim::sample::SAMPLE_START);
+    let sensors = dir.path().join("sensors.json");
+    std::fs::write(&sensors, serde_json::to_vec(&bulk.registry).unwrap()).unwrap();
+    // Every 40th line is garbage, so the quarantine is exercised too.
+    let mut valid = Vec::new();
+    let mut file = Vec::new();
+    for (i, line) in bulk
+        .jwsl
+        .split(|b| *b == b'\n')
+        .filter(|l| !l.is_empty())
+        .enumerate()
+    {
+        if i % 40 == 39 {
+            file.extend_from_slice(format!("garbage line {i}\n").as_bytes());
+        } else {
+            valid.push(line.to_vec());
+            file.extend_from_slice(line);
+            file.push(b'\n');
+        }
+    }
+    let input = dir.path().join("obs.jwsl");
+    std::fs::write(&input, &file).unwrap();
+    let store = dir.path().join("store");
+    let mut state: u64 = 0x2545_f491;
+    let mut killed_mid_way = 0;
+    for round in 0..12 {
+        state = state
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        let kill_after_acks = (state >> 33) % 6;
+        let mut child = truce()
+            .args(["ingest", "--acks", "--group-lines", "250", "--store"])
+            .arg(&store)
+            .arg("--sensors")
+            .arg(&sensors)
+            .arg(&input)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let mut last_ack = 0u64;
+        let mut acks = 0;
+        for line in BufReader::new(stdout).lines() {
+            let line = line.unwrap();
+            if let Some(rest) = line.strip_prefix("ack ") {
+                last_ack = rest.split(' ').next().unwrap().parse().unwrap();
+                acks += 1;
+                if acks > kill_after_acks {
+                    std::thread::sleep(std::time::Duration::from_micros((state >> 20) % 3000));
+                    child.kill().unwrap();
+                    break;
+                }
+            }
+        }
+        let status = child.wait().unwrap();
+        if !status.success() {
+            killed_mid_way += 1;
+        }
+        // Reopen (recovering any torn tail) and check the acknowledged prefix is all there.
+        let st = truce_ingest::Store::open(&store).unwrap();
+        let size = st.evidence().size();
+        assert!(
+            size >= last_ack,
+            "round {round}: acked {last_ack} but the log holds {size}"
+        );
+        for i in (0..size).step_by(97) {
+            assert_eq!(
+                st.evidence().entry(i).unwrap(),
+                valid[i as usize],
+                "round {round} entry {i}"
+            );
+        }
+        drop(st);
+        let v = run(&["log", "verify", "--store", store.to_str().unwrap()]);
+        assert_eq!(v.status.code(), Some(0), "round {round}: {}", text(&v));
+    }
+    assert!(
+        killed_mid_way >= 6,
+        "only {killed_mid_way} runs were killed mid-ingest"
+    );
+    let o = ingest(&store, &sensors, &[&input]);
+    assert!(o.status.success(), "{}", text(&o));
+    let st = truce_ingest::Store::open(&store).unwrap();
+    assert_eq!(st.evidence().size(), valid.len() as u64);
+    for (i, v) in valid.iter().enumerate() {
+        assert_eq!(&st.evidence().entry(i as u64).unwrap(), v);
+    }
+    let v = run(&["log", "verify", "--store", store.to_str().unwrap()]);
+    assert_eq!(v.status.code(), Some(0), "{}", text(&v));
+}
+
+#[test]
+fn demo_runs_and_verifies() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = run(&["demo", "--out", dir.path().join("d").to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o));
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        out.contains("evidence: ok: 10 entries, checkpoint at 10"),
+        "{out}"
+    );
+}

@@ -1,0 +1,213 @@
+//! The sample data set through the ingest path: every line gets exactly its expected outcome.
+
+#![allow(clippy::unwrap_used)] // test helpers outside #[test] functions
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use truce_ingest::{IngestOptions, Keyring, QuarantineRecord, Reason, Store};
+use truce_sim::sample::{Sample, sample};
+
+fn ingest(store_dir: &Path, s: &Sample, opts: &IngestOptions) -> truce_ingest::IngestSummary {
+    let keyring = Keyring::new(&s.registry).unwrap();
+    let mut store = Store::open_or_create(store_dir, None).unwrap();
+    let summary = store
+        .ingest(&keyring, "observations.jwsl", &s.jwsl, opts, &mut |_| {})
+        .unwrap();
+    store.checkpoint().unwrap();
+    summary
+}
+
+fn records(store_dir: &Path) -> Vec<QuarantineRecord> {
+    let store = Store::open(store_dir).unwrap();
+    store
+        .quarantine_records()
+        .unwrap()
+        .into_iter()
+        .map(|r| r.unwrap())
+        .collect()
+}
+
+#[test]
+fn every_line_gets_its_expected_outcome() {
+    let s = sample();
+    let dir = tempfile::tempdir().unwrap();
+    let summary = ingest(dir.path(), &s, &IngestOptions::default());
+    let accepted: Vec<_> = s
+        .expected
+        .iter()
+        .filter(|e| e.outcome == "accepted")
+        .collect();
+    assert_eq!(summary.accepted as usize, accepted.len());
+    let recs = records(dir.path());
+    let refused: Vec<_> = s
+        .expected
+        .iter()
+        .filter(|e| e.outcome != "accepted")
+        .collect();
+    assert_eq!(recs.len(), refused.len());
+    for (rec, exp) in recs.iter().zip(&refused) {
+        assert_eq!(rec.line, exp.line, "{}", rec.display_line());
+        assert_eq!(
+            rec.reason.code(),
+            exp.outcome,
+            "line {}: {} ({})",
+            exp.line,
+            rec.message,
+            exp.note
+        );
+        assert_eq!(rec.source, "observations.jwsl");
+        assert!(!rec.message.is_empty());
+    }
+    // The evidence log holds the accepted lines, byte for byte, in file order.
+    let lines: Vec<&[u8]> = s.jwsl.split(|b| *b == b'\n').collect();
+    let store = Store::open(dir.path()).unwrap();
+    for (i, exp) in accepted.iter().enumerate() {
+        assert_eq!(
+            store.evidence().entry(i as u64).unwrap(),
+            lines[exp.line as usize - 1]
+        );
+    }
+}
+
+#[test]
+fn the_sample_covers_every_reason_code() {
+    let s = sample();
+    let covered: BTreeSet<&str> = s.expected.iter().map(|e| e.outcome.as_str()).collect();
+    for r in Reason::ALL {
+        assert!(
+            covered.contains(r.code()),
+            "no sample line for {}",
+            r.code()
+        );
+    }
+}
+
+#[test]
+fn committed_testdata_is_what_the_generator_writes() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/sample");
+    let s = sample();
+    let jwsl = std::fs::read(dir.join("observations.jwsl")).unwrap();
+    assert!(
+        jwsl == s.jwsl,
+        "testdata/sample is stale: run `truce sample --out testdata/sample`"
+    );
+    let reg: truce_model::SensorRegistry =
+        serde_json::from_slice(&std::fs::read(dir.join("sensors.json")).unwrap()).unwrap();
+    assert_eq!(reg, s.registry);
+}
+
+#[test]
+fn ingesting_twice_changes_nothing_in_the_log() {
+    let s = sample();
+    let dir = tempfile::tempdir().unwrap();
+    ingest(dir.path(), &s, &IngestOptions::default());
+    let root = Store::open(dir.path()).unwrap().evidence().root().unwrap();
+    let again = ingest(dir.path(), &s, &IngestOptions::default());
+    assert_eq!(again.accepted, 0);
+    assert_eq!(again.log_size_before, again.log_size_after);
+    let store = Store::open(dir.path()).unwrap();
+    assert_eq!(store.evidence().root().unwrap(), root);
+    // Lines accepted the first time are now replays.
+    let first_ok = s
+        .expected
+        .iter()
+        .filter(|e| e.outcome == "accepted")
+        .count() as u64;
+    assert!(
+        again.by_reason[&Reason::Replay] >= first_ok,
+        "{:?}",
+        again.by_reason
+    );
+    assert!(Store::verify(dir.path()).unwrap().ok());
+}
+
+#[test]
+fn outcome_does_not_depend_on_group_size() {
+    let s = sample();
+    let mut results = Vec::new();
+    for group_lines in [1, 2, 7, 8192] {
+        let dir = tempfile::tempdir().unwrap();
+        let opts = IngestOptions {
+            group_lines,
+            verify_batch: 3,
+        };
+        ingest(dir.path(), &s, &opts);
+        let store = Store::open(dir.path()).unwrap();
+        results.push((
+            store.evidence().root().unwrap(),
+            store.quarantine().root().unwrap(),
+        ));
+    }
+    assert!(results.windows(2).all(|w| w[0] == w[1]), "{results:?}");
+}
+
+#[test]
+fn a_bulk_stream_is_accepted_whole() {
+    let b = truce_sim::bulk::bulk(50, 3000, truce_sim::sample::SAMPLE_START);
+    let keyring = Keyring::new(&b.registry).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open_or_create(dir.path(), None).unwrap();
+    let mut acks = Vec::new();
+    let opts = IngestOptions {
+        group_lines: 1000,
+        ..IngestOptions::default()
+    };
+    let summary = store
+        .ingest(&keyring, "bulk.jwsl", &b.jwsl, &opts, &mut |p| {
+            acks.push(p.log_size)
+        })
+        .unwrap();
+    assert_eq!((summary.accepted, summary.rejected()), (3000, 0));
+    assert_eq!(acks, [1000, 2000, 3000]);
+}
+
+#[test]
+fn crlf_blank_lines_and_a_missing_final_newline_are_handled() {
+    let s = sample();
+    let first_ok = s.jwsl.split(|b| *b == b'\n').next().unwrap().to_vec();
+    let mut input = b"\r\n   \n".to_vec();
+    input.extend_from_slice(&first_ok);
+    input.extend_from_slice(b"\r\n\n");
+    let keyring = Keyring::new(&s.registry).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open_or_create(dir.path(), None).unwrap();
+    let summary = store
+        .ingest(
+            &keyring,
+            "crlf.jwsl",
+            &input,
+            &IngestOptions::default(),
+            &mut |_| {},
+        )
+        .unwrap();
+    assert_eq!(
+        (summary.accepted, summary.blank_lines, summary.rejected()),
+        (1, 3, 0)
+    );
+    // The entry is the line without its CR.
+    assert_eq!(store.evidence().entry(0).unwrap(), first_ok);
+
+    // A valid final line without a newline is accepted, not called truncated.
+    let second = s.jwsl.split(|b| *b == b'\n').nth(1).unwrap();
+    let summary = store
+        .ingest(
+            &keyring,
+            "last.jwsl",
+            second,
+            &IngestOptions::default(),
+            &mut |_| {},
+        )
+        .unwrap();
+    assert_eq!(summary.accepted, 1);
+}
+
+#[test]
+fn a_registry_with_a_weak_key_is_refused() {
+    let mut s = sample();
+    // The identity point (all zero but the first byte 1) has small order.
+    let mut x = [0u8; 32];
+    x[0] = 1;
+    s.registry.sensors[0].key = truce_model::Jwk::ed25519(&x);
+    let err = Keyring::new(&s.registry).unwrap_err();
+    assert!(err.to_string().contains("AC-1"), "{err}");
+}
