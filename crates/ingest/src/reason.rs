@@ -47,8 +47,8 @@ reasons! {
     OutOfRange => "out_of_range", "a payload value is impossible (latitude beyond 90, negative or NaN sigma...)";
     KidMismatch => "kid_mismatch", "payload sensor differs from the header kid";
     InactiveSensor => "inactive_sensor", "the sensor is not active at the observation's time";
-    Replay => "replay", "this exact envelope is already in the evidence log";
-    SeqNotIncreasing => "seq_not_increasing", "seq is not greater than the sensor's last accepted seq";
+    Replay => "replay", "the sensor's seq is already in the evidence log (a repeat)";
+    SeqDecreasing => "seq_decreasing", "seq is lower than the sensor's last accepted seq";
 }
 
 impl std::fmt::Display for Reason {

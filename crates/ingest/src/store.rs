@@ -155,8 +155,21 @@ pub struct Store {
     quarantine: Log,
     evidence_signer: Option<LogSigner>,
     quarantine_signer: Option<LogSigner>,
-    last_seq: HashMap<String, u64>,
-    seen: HashSet<[u8; 32]>,
+    seqs: HashMap<String, SensorSeqs>,
+}
+
+/// The sequence numbers a sensor has in the evidence log.
+#[derive(Debug, Default)]
+struct SensorSeqs {
+    last: u64,
+    accepted: HashSet<u64>,
+}
+
+impl SensorSeqs {
+    fn add(&mut self, seq: u64) {
+        self.last = self.last.max(seq);
+        self.accepted.insert(seq);
+    }
 }
 
 /// The `sensor` and `seq` of an envelope already in the log.
@@ -241,13 +254,10 @@ impl Store {
     /// rebuilt from the evidence log.
     pub fn open(dir: &Path) -> Result<Store, StoreError> {
         let config = Store::read_config(dir)?;
-        let mut last_seq: HashMap<String, u64> = HashMap::new();
-        let mut seen = HashSet::new();
+        let mut seqs: HashMap<String, SensorSeqs> = HashMap::new();
         let (evidence, _) = Log::open_visiting(&dir.join(EVIDENCE_DIR), |_, entry| {
-            seen.insert(record_hash(entry).0);
             if let Some((sensor, seq)) = seq_of(entry) {
-                let last = last_seq.entry(sensor).or_insert(seq);
-                *last = (*last).max(seq);
+                seqs.entry(sensor).or_default().add(seq);
             }
         })?;
         let (quarantine, _) = Log::open(&dir.join(QUARANTINE_DIR))?;
@@ -262,8 +272,7 @@ impl Store {
             quarantine,
             evidence_signer: signer("evidence.key"),
             quarantine_signer: signer("quarantine.key"),
-            last_seq,
-            seen,
+            seqs,
         })
     }
 
@@ -417,31 +426,31 @@ impl Store {
                 format!("sensor {} is not active at {}", c.kid, obs.time),
             ));
         }
-        if self.seen.contains(&c.leaf.0) {
-            return Err(refuse(
-                Reason::Replay,
-                format!(
-                    "identical envelope already in the evidence log (seq {})",
-                    obs.seq
-                ),
-            ));
-        }
-        if let Some(&last) = self.last_seq.get(&c.kid)
-            && obs.seq <= last
-        {
-            return Err(refuse(
-                Reason::SeqNotIncreasing,
-                format!(
-                    "seq {} is not greater than the last accepted seq {last}",
-                    obs.seq
-                ),
-            ));
+        if let Some(known) = self.seqs.get(&c.kid) {
+            // FORMATS: "a repeat is a replay", whether the envelope is identical or not.
+            if known.accepted.contains(&obs.seq) {
+                return Err(refuse(
+                    Reason::Replay,
+                    format!(
+                        "seq {} of sensor {} is already in the evidence log",
+                        obs.seq, c.kid
+                    ),
+                ));
+            }
+            if obs.seq < known.last {
+                return Err(refuse(
+                    Reason::SeqDecreasing,
+                    format!(
+                        "seq {} is lower than the last accepted seq {}",
+                        obs.seq, known.last
+                    ),
+                ));
+            }
         }
         self.evidence
             .append_hashed(line.bytes, c.leaf)
             .map_err(|e| Refusal::new(Reason::LineTooLong, e.to_string()))?;
-        self.seen.insert(c.leaf.0);
-        self.last_seq.insert(c.kid, obs.seq);
+        self.seqs.entry(c.kid).or_default().add(obs.seq);
         Ok(())
     }
 }

@@ -198,11 +198,16 @@ pub fn sample() -> Sample {
         ),
         "sensor_status",
     );
+    b.ok(
+        "AC-2",
+        obs("AC-2", 5, 70, "sensor_status", json!({"ok": true})),
+        "sensor_status, seq jumps to 5",
+    );
 
     // Invalid lines, one for every reason code, in the order of checking.
     let huge = obs(
         "AC-2",
-        3,
+        6,
         61,
         "sensor_status",
         json!({"ok": true, "note": "x".repeat(70_000)}),
@@ -338,8 +343,14 @@ pub fn sample() -> Sample {
             json!({"temperature_c": -2.0, "wind_speed_mps": 3.0,
         "wind_from_deg": 240.0}),
         ),
-        Reason::SeqNotIncreasing,
+        Reason::Replay,
         "seq 1 again, new content",
+    );
+    b.bad(
+        "AC-2",
+        obs("AC-2", 4, 75, "sensor_status", json!({"ok": false})),
+        Reason::SeqDecreasing,
+        "seq 4 after seq 5",
     );
     b.ok("AC-1", pick(2, 120), "accepted after all the refusals");
 
