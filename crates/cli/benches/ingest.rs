@@ -55,6 +55,7 @@ fn main() {
     println!("raw Ed25519 verify, {threads} threads:       {raw_all:>10.0} signatures/s");
 
     let mut best = 0.0f64;
+    let mut last_dir = None;
     for run in 1..=3 {
         let dir = tempfile::tempdir().expect("tempdir");
         let t = Instant::now();
@@ -76,8 +77,25 @@ fn main() {
         println!(
             "ingest run {run}: {n_obs} observations in {secs:.2} s = {rate:>10.0} observations/s (fsync per 8192-line group, checkpoint and tiles included)"
         );
+        last_dir = Some(dir);
     }
     println!("ingest best:                         {best:>10.0} observations/s");
+    if let Some(dir) = last_dir {
+        let t = Instant::now();
+        let store = Store::open(dir.path()).expect("reopen");
+        println!(
+            "reopen of the {}-entry store (rehash, rebuild seq state): {:.2} s",
+            store.evidence().size(),
+            t.elapsed().as_secs_f64()
+        );
+        drop(store);
+        let t = Instant::now();
+        assert!(Store::verify(dir.path()).expect("verify").ok());
+        println!(
+            "offline verify of the store (truce log verify): {:.2} s",
+            t.elapsed().as_secs_f64()
+        );
+    }
     println!(
         "ingest / raw one-core verify:         {:>10.2} (target >= 0.5); ingest >= 50,000/s: {}",
         best / raw_1,
