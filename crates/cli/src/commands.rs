@@ -47,6 +47,11 @@ enum Command {
         #[command(subcommand)]
         command: KeygenCommand,
     },
+    /// Build agreements from real geometry.
+    Agreement {
+        #[command(subcommand)]
+        command: AgreementCommand,
+    },
     /// Write the sample data set (registry, observations, expected outcomes).
     Sample {
         /// Output directory.
@@ -75,6 +80,28 @@ struct IngestArgs {
     /// Observation files, one compact JWS per line.
     #[arg(required = true)]
     files: Vec<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+enum AgreementCommand {
+    /// The demo agreement on the Minsk-era line of contact (see scenarios/agreements/PROVENANCE.md).
+    Minsk {
+        /// The derived contact-line file of shared/data/deepstate-frontline.
+        #[arg(
+            long,
+            default_value = "../shared/data/deepstate-frontline/derived_minsk_era_contact_line_20220403.geojson"
+        )]
+        contact_line: PathBuf,
+        /// The ADM1 boundaries of shared/data/ukraine-admin-boundaries.
+        #[arg(
+            long,
+            default_value = "../shared/data/ukraine-admin-boundaries/geoBoundaries-UKR-ADM1_simplified.geojson"
+        )]
+        admin: PathBuf,
+        /// Output file.
+        #[arg(long, default_value = "scenarios/agreements/minsk-2022.geojson")]
+        out: PathBuf,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -168,6 +195,26 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             LogCommand::Verify { store } => verify(&store),
         },
         Command::Keygen { command } => keygen(command),
+        Command::Agreement {
+            command:
+                AgreementCommand::Minsk {
+                    contact_line,
+                    admin,
+                    out,
+                },
+        } => {
+            let read =
+                |p: &Path| fs::read(p).with_context(|| format!("cannot read {}", p.display()));
+            let text = truce_sim::agreements::minsk(&read(&contact_line)?, &read(&admin)?)?;
+            truce_model::Agreement::from_json(text.as_bytes())
+                .context("the built agreement does not pass its own checks")?;
+            if let Some(dir) = out.parent() {
+                fs::create_dir_all(dir)?;
+            }
+            fs::write(&out, text).with_context(|| format!("cannot write {}", out.display()))?;
+            println!("wrote {}", out.display());
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Sample { out } => {
             write_sample(&out)?;
             println!("wrote {}", out.display());

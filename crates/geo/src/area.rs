@@ -22,7 +22,11 @@ impl Area {
             .filter(|rings| !rings.is_empty())
             .map(|rings| {
                 let ring = |r: &Vec<[f64; 2]>| {
-                    LineString::from(r.iter().map(|p| Coord { x: p[0], y: p[1] }).collect::<Vec<_>>())
+                    LineString::from(
+                        r.iter()
+                            .map(|p| Coord { x: p[0], y: p[1] })
+                            .collect::<Vec<_>>(),
+                    )
                 };
                 Polygon::new(ring(&rings[0]), rings[1..].iter().map(ring).collect())
             })
@@ -52,7 +56,13 @@ mod tests {
 
     #[test]
     fn inside_outside_and_holes() {
-        let outer = vec![[0.0, 0.0], [10.0, 0.0], [10.0, 10.0], [0.0, 10.0], [0.0, 0.0]];
+        let outer = vec![
+            [0.0, 0.0],
+            [10.0, 0.0],
+            [10.0, 10.0],
+            [0.0, 10.0],
+            [0.0, 0.0],
+        ];
         let hole = vec![[4.0, 4.0], [6.0, 4.0], [6.0, 6.0], [4.0, 6.0], [4.0, 4.0]];
         let a = Area::from_rings(&[vec![outer, hole]]);
         assert!(a.contains(LatLon::new(2.0, 2.0)));

@@ -97,7 +97,11 @@ mod tests {
         // On the equator at the prime meridian, ECEF x is the semi-major axis.
         let x = to_ecef(LatLon::new(0.0, 0.0), 0.0);
         assert!((x[0] - A_M).abs() < 1e-6 && x[1].abs() < 1e-6 && x[2].abs() < 1e-6);
-        for (lat, lon, alt) in [(48.1, 37.7, 180.0), (-33.9, 151.2, 5.0), (89.9, -120.0, 3000.0)] {
+        for (lat, lon, alt) in [
+            (48.1, 37.7, 180.0),
+            (-33.9, 151.2, 5.0),
+            (89.9, -120.0, 3000.0),
+        ] {
             let (p, h) = from_ecef(to_ecef(LatLon::new(lat, lon), alt));
             assert!((p.lat_deg - lat).abs() < 1e-10 && (p.lon_deg - lon).abs() < 1e-10);
             assert!((h - alt).abs() < 1e-4);
@@ -109,7 +113,10 @@ mod tests {
         let o = LatLon::new(48.0, 37.0);
         let f = Enu::new(o, 0.0);
         let north = f.to_enu(crate::direct(o, 0.0, 1000.0), 0.0);
-        assert!((north[1] - 1000.0).abs() < 0.1 && north[0].abs() < 0.01, "{north:?}");
+        assert!(
+            (north[1] - 1000.0).abs() < 0.1 && north[0].abs() < 0.01,
+            "{north:?}"
+        );
         let east = f.to_enu(crate::direct(o, 90.0, 1000.0), 0.0);
         assert!((east[0] - 1000.0).abs() < 0.1, "{east:?}");
         let (back, _) = f.from_enu(east);

@@ -5,6 +5,7 @@
 //! [`bulk::bulk`], large signed observation streams for benchmarks and crash tests. Keys are
 //! derived from names, so every output is the same on every machine.
 
+pub mod agreements;
 pub mod bulk;
 pub mod sample;
 
