@@ -14,6 +14,17 @@ use serde_json::json;
 use truce_ingest::{IngestOptions, IngestSummary, Keyring, Reason, Store};
 use truce_model::SensorRegistry;
 
+/// `println!` that ends the process quietly when stdout is closed (`truce ... | head`), instead of
+/// panicking on a broken pipe.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        if writeln!(std::io::stdout(), $($arg)*).is_err() {
+            std::process::exit(0);
+        }
+    }};
+}
+
 /// Truce: ceasefire verification from signed sensor observations.
 #[derive(Debug, Parser)]
 #[command(name = "truce", version, about, long_about = None)]
@@ -46,6 +57,26 @@ enum Command {
     Keygen {
         #[command(subcommand)]
         command: KeygenCommand,
+    },
+    /// Simulate a scenario: agreement, sensors, keys, signed observations and ground truth.
+    Simulate {
+        /// Scenario file (TOML), e.g. scenarios/small.toml.
+        scenario: PathBuf,
+        /// Output directory.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Score findings (violations.geojson) against ground truth (truth.json).
+    Score {
+        /// truth.json from `truce simulate`.
+        #[arg(long)]
+        truth: PathBuf,
+        /// Findings: violations.geojson or events.geojson.
+        #[arg(long)]
+        findings: PathBuf,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
     },
     /// Build agreements from real geometry.
     Agreement {
@@ -179,7 +210,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             LogCommand::Checkpoint { store } => {
                 let mut s = open_store(&store)?;
                 s.checkpoint()?;
-                println!(
+                say!(
                     "checkpoint: evidence {} entries, quarantine {} entries",
                     s.evidence().size(),
                     s.quarantine().size()
@@ -195,6 +226,12 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             LogCommand::Verify { store } => verify(&store),
         },
         Command::Keygen { command } => keygen(command),
+        Command::Simulate { scenario, out } => simulate(&scenario, &out),
+        Command::Score {
+            truth,
+            findings,
+            json,
+        } => score(&truth, &findings, json),
         Command::Agreement {
             command:
                 AgreementCommand::Minsk {
@@ -212,12 +249,12 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                 fs::create_dir_all(dir)?;
             }
             fs::write(&out, text).with_context(|| format!("cannot write {}", out.display()))?;
-            println!("wrote {}", out.display());
+            say!("wrote {}", out.display());
             Ok(ExitCode::SUCCESS)
         }
         Command::Sample { out } => {
             write_sample(&out)?;
-            println!("wrote {}", out.display());
+            say!("wrote {}", out.display());
             Ok(ExitCode::SUCCESS)
         }
     }
@@ -298,16 +335,16 @@ fn merge(total: &mut IngestSummary, s: &IngestSummary) {
 }
 
 fn print_summary(s: &IngestSummary, log_size: u64) {
-    println!("lines read:        {:>9}", s.lines);
-    println!("accepted:          {:>9}", s.accepted);
-    println!("rejected:          {:>9}", s.rejected());
+    say!("lines read:        {:>9}", s.lines);
+    say!("accepted:          {:>9}", s.accepted);
+    say!("rejected:          {:>9}", s.rejected());
     for (reason, n) in &s.by_reason {
-        println!("  {:<22}{:>9}  {}", reason.code(), n, reason.describe());
+        say!("  {:<22}{:>9}  {}", reason.code(), n, reason.describe());
     }
     if s.blank_lines > 0 {
-        println!("blank lines:       {:>9}", s.blank_lines);
+        say!("blank lines:       {:>9}", s.blank_lines);
     }
-    println!("evidence log size: {log_size:>9}");
+    say!("evidence log size: {log_size:>9}");
 }
 
 fn quarantine_list(dir: &Path, as_json: bool) -> Result<ExitCode> {
@@ -353,7 +390,7 @@ fn prove(dir: &Path, index: Option<u64>, size: Option<u64>, from: Option<u64>) -
             "entry": String::from_utf8_lossy(&entry),
             "checkpoint": checkpoint.map(|c| String::from_utf8_lossy(&c).into_owned())})
     };
-    println!("{}", serde_json::to_string_pretty(&out)?);
+    say!("{}", serde_json::to_string_pretty(&out)?);
     Ok(ExitCode::SUCCESS)
 }
 
@@ -364,30 +401,30 @@ fn verify(dir: &Path) -> Result<ExitCode> {
         ("quarantine", &report.quarantine),
     ] {
         let status = if r.ok() { "ok" } else { "FAILED" };
-        println!(
+        say!(
             "{name}: {status}: {} entries, checkpoint {}",
             r.entries,
             r.checkpoint_size
                 .map_or("none".into(), |s| format!("at {s}"))
         );
         if let Some(cp) = r.checkpoint_size.filter(|cp| *cp < r.entries) {
-            println!(
+            say!(
                 "{name}: note: {} entries after the checkpoint are re-hashed but not yet signed (run `truce log checkpoint`)",
                 r.entries - cp
             );
         }
         if r.torn_tail_bytes > 0 {
-            println!(
+            say!(
                 "{name}: note: {} bytes of torn tail after the last entry (a crash; cut on next open)",
                 r.torn_tail_bytes
             );
         }
         for p in &r.problems {
-            println!("{name}: {p}");
+            say!("{name}: {p}");
         }
     }
     for i in &report.bad_quarantine_records {
-        println!("quarantine: entry {i} is not a valid quarantine record");
+        say!("quarantine: entry {i} is not a valid quarantine record");
     }
     Ok(if report.ok() {
         ExitCode::SUCCESS
@@ -414,7 +451,7 @@ fn keygen(cmd: KeygenCommand) -> Result<ExitCode> {
     write_new(&out, &private, true)?;
     let pub_path = PathBuf::from(format!("{}.pub", out.display()));
     write_new(&pub_path, &public, false)?;
-    println!(
+    say!(
         "wrote {} (private) and {}",
         out.display(),
         pub_path.display()
@@ -464,14 +501,14 @@ fn demo(out: Option<PathBuf>) -> Result<ExitCode> {
             root.display()
         );
     }
-    println!("Truce demo (interim: ingest and evidence log; location and assessment come later)");
-    println!("1. writing the sample data set to {}", root.display());
+    say!("Truce demo (interim: ingest and evidence log; location and assessment come later)");
+    say!("1. writing the sample data set to {}", root.display());
     write_sample(&root)?;
     let keyring = read_registry(&root.join("sensors.json"))?;
     let store_dir = root.join("store");
     let mut store = Store::open_or_create(&store_dir, Some("demo.truce.local"))?;
     let jwsl = fs::read(root.join("observations.jwsl"))?;
-    println!("2. ingesting observations.jwsl ({} bytes)", jwsl.len());
+    say!("2. ingesting observations.jwsl ({} bytes)", jwsl.len());
     let summary = store.ingest(
         &keyring,
         "observations.jwsl",
@@ -486,27 +523,27 @@ fn demo(out: Option<PathBuf>) -> Result<ExitCode> {
         .filter(|r| !summary.by_reason.contains_key(r))
         .map(|r| r.code())
         .collect();
-    println!("3. signing checkpoints and writing C2SP tiles");
+    say!("3. signing checkpoints and writing C2SP tiles");
     store.checkpoint()?;
     let log = store.evidence();
     let last = log.size() - 1;
     let proof = log.prove_inclusion(last, log.size())?;
     truce_log::check_inclusion(&proof, log.size(), log.root()?, last, log.leaf_hash(last)?)?;
-    println!(
+    say!(
         "4. entry {last} proved included in the tree of {} entries ({} hashes)",
         log.size(),
         proof.len()
     );
     drop(store);
-    println!("5. verifying the store offline");
+    say!("5. verifying the store offline");
     let code = verify(&store_dir)?;
-    println!();
-    println!("store:       {}", store_dir.display());
-    println!(
+    say!();
+    say!("store:       {}", store_dir.display());
+    say!(
         "quarantine:  truce quarantine list --store {}",
         store_dir.display()
     );
-    println!(
+    say!(
         "checkpoint:  {}",
         store_dir.join("evidence/checkpoint").display()
     );
@@ -514,4 +551,125 @@ fn demo(out: Option<PathBuf>) -> Result<ExitCode> {
         bail!("the sample did not exercise reasons {missing:?}");
     }
     Ok(code)
+}
+
+fn simulate(scenario_path: &Path, out: &Path) -> Result<ExitCode> {
+    let text = fs::read_to_string(scenario_path)
+        .with_context(|| format!("cannot read scenario {}", scenario_path.display()))?;
+    let scenario = truce_sim::scenario::Scenario::from_toml(&text)
+        .with_context(|| format!("scenario {} is invalid", scenario_path.display()))?;
+    let agreement = if scenario.agreement == "minsk" {
+        None
+    } else {
+        let p = scenario_path
+            .parent()
+            .unwrap_or(Path::new("."))
+            .join(&scenario.agreement);
+        Some(
+            fs::read_to_string(&p)
+                .with_context(|| format!("cannot read agreement {}", p.display()))?,
+        )
+    };
+    let spinner = ProgressBar::new_spinner();
+    spinner.set_message(format!("simulating {}", scenario.name));
+    spinner.enable_steady_tick(std::time::Duration::from_millis(120));
+    let t = std::time::Instant::now();
+    let sim = truce_sim::generate::simulate(&scenario, agreement.as_deref())?;
+    spinner.finish_and_clear();
+    fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
+    let write = |name: &str, bytes: &[u8]| {
+        fs::write(out.join(name), bytes)
+            .with_context(|| format!("cannot write {}", out.join(name).display()))
+    };
+    write("agreement.geojson", sim.agreement_json.as_bytes())?;
+    write(
+        "sensors.json",
+        (serde_json::to_string_pretty(&sim.registry)? + "\n").as_bytes(),
+    )?;
+    write(
+        "keys.json",
+        truce_sim::generate::keys_json(&sim.keys).as_bytes(),
+    )?;
+    write("observations.jwsl", &sim.jwsl)?;
+    write(
+        "truth.json",
+        (serde_json::to_string_pretty(&sim.truth)? + "\n").as_bytes(),
+    )?;
+    let st = &sim.truth.stats;
+    say!(
+        "{}: {} observations ({} picks, {} false, {} late) from {} sensors; {} rounds, {} violations; {:.1} s",
+        scenario.name,
+        st.observations,
+        st.picks,
+        st.false_picks,
+        st.late_picks,
+        sim.registry.sensors.len(),
+        st.rounds,
+        sim.truth.violations.len(),
+        t.elapsed().as_secs_f64()
+    );
+    for (kind, n) in truce_sim::generate::kinds(&sim.jwsl) {
+        say!("  {kind:<18}{n:>9}");
+    }
+    say!("wrote {}", out.display());
+    Ok(ExitCode::SUCCESS)
+}
+
+fn score(truth_path: &Path, findings_path: &Path, as_json: bool) -> Result<ExitCode> {
+    let truth: truce_sim::truth::Truth = serde_json::from_slice(
+        &fs::read(truth_path).with_context(|| format!("cannot read {}", truth_path.display()))?,
+    )
+    .with_context(|| format!("{} is not a truth.json", truth_path.display()))?;
+    let findings = truce_sim::score::read_findings(
+        &fs::read(findings_path)
+            .with_context(|| format!("cannot read {}", findings_path.display()))?,
+    )
+    .with_context(|| format!("{}", findings_path.display()))?;
+    let s = truce_sim::score::score(&truth, &findings);
+    if as_json {
+        say!("{}", serde_json::to_string_pretty(&s)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    say!(
+        "findings:             {:>8}   matched {:>8}   precision {:.3}",
+        s.findings,
+        s.matched_findings,
+        s.precision
+    );
+    say!(
+        "truth violations:     {:>8}   found   {:>8}   recall    {:.3}",
+        s.truth,
+        s.found,
+        s.recall
+    );
+    say!(
+        "detectable:           {:>8}   found   {:>8}   recall    {:.3}",
+        s.detectable,
+        s.found_detectable,
+        s.recall_detectable
+    );
+    say!(
+        "attribution accuracy: {:.3} over {} attributed firings",
+        s.attribution_accuracy,
+        s.attributed
+    );
+    say!(
+        "location error:       median {:.0} m, 95th percentile {:.0} m",
+        s.median_error_m,
+        s.p95_error_m
+    );
+    say!(
+        "ellipse coverage:     {:.3} over {} ellipses (0.95 is honest)",
+        s.ellipse_coverage,
+        s.with_ellipse
+    );
+    say!(
+        "Cramér-Rao bound:     median {:.0} m; error / bound {:.2}",
+        s.median_crb_m,
+        s.error_over_crb
+    );
+    for (kind, (n, m)) in &s.by_type {
+        say!("  {kind:<28}{n:>8} findings {m:>8} matched");
+    }
+    Ok(ExitCode::SUCCESS)
 }

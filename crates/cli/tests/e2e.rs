@@ -319,3 +319,73 @@ fn demo_runs_and_verifies() {
         assert!(out.contains(code), "{code} missing from {out}");
     }
 }
+
+#[test]
+fn simulate_then_score_perfect_findings() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("small");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let o = run(&[
+        "simulate",
+        root.join("scenarios/small.toml").to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    for f in [
+        "agreement.geojson",
+        "sensors.json",
+        "keys.json",
+        "observations.jwsl",
+        "truth.json",
+    ] {
+        assert!(out.join(f).is_file(), "{f} missing");
+    }
+    // Findings exactly at the truth: every number perfect.
+    let truth: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("truth.json")).unwrap()).unwrap();
+    let features: Vec<serde_json::Value> = truth["violations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| {
+            serde_json::json!({"type": "Feature",
+                "geometry": {"type": "Point", "coordinates": [v["lon"], v["lat"]]},
+                "properties": {"type": v["type"], "party": v["party"], "time": v["time"]}})
+        })
+        .collect();
+    let findings = dir.path().join("violations.geojson");
+    std::fs::write(
+        &findings,
+        serde_json::json!({"type": "FeatureCollection", "features": features}).to_string(),
+    )
+    .unwrap();
+    let o = run(&[
+        "score",
+        "--truth",
+        out.join("truth.json").to_str().unwrap(),
+        "--findings",
+        findings.to_str().unwrap(),
+        "--json",
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let s: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(s["precision"], 1.0);
+    assert_eq!(s["recall"], 1.0);
+    assert_eq!(s["attribution_accuracy"], 1.0);
+}
+
+#[test]
+fn an_invalid_scenario_names_key_and_line_and_exits_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(&bad, "name = \"x\"\n\n[radar]\ndetect_p = 1.5\n").unwrap();
+    let o = run(&[
+        "simulate",
+        bad.to_str().unwrap(),
+        "--out",
+        dir.path().join("o").to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o).contains("radar.detect_p (line 4)"), "{}", text(&o));
+}

@@ -7,7 +7,13 @@
 
 pub mod agreements;
 pub mod bulk;
+pub mod generate;
+pub mod physics;
 pub mod sample;
+pub mod scenario;
+pub mod score;
+pub mod truth;
+pub mod world;
 
 use ed25519_dalek::SigningKey;
 use sha2::{Digest, Sha256};

@@ -1,0 +1,415 @@
+//! The scorer (FORMATS section 5): findings against ground truth.
+//!
+//! Findings are matched to truth one-to-one by type with an optimal assignment (Kuhn-Munkres on
+//! each connected group of candidate pairs): fire events within 1 km and 5 s, weapon sightings
+//! within 500 m on the same UTC day. The assignment first maximises the number of matches, then
+//! minimises the summed distance.
+
+use std::collections::BTreeMap;
+
+use pathfinding::kuhn_munkres::kuhn_munkres;
+use pathfinding::matrix::Matrix;
+use serde::{Deserialize, Serialize};
+use truce_geo::{Enu, LatLon, distance_m};
+use truce_model::UtcNanos;
+
+use crate::truth::Truth;
+
+/// Match radius for fire events, metres.
+pub const FIRE_RADIUS_M: f64 = 1000.0;
+/// Match window for fire events, seconds.
+pub const FIRE_WINDOW_S: f64 = 5.0;
+/// Match radius for weapon sightings, metres.
+pub const SIGHTING_RADIUS_M: f64 = 500.0;
+
+/// Finding types matched as weapon sightings (500 m, same UTC day).
+pub const SIGHTING_TYPES: [&str; 3] = [
+    "weapon_in_withdrawal_zone",
+    "buffer_zone_presence",
+    "exclusion_zone_presence",
+];
+
+/// A 95 % error ellipse.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Ellipse95 {
+    /// Semi-major axis, m.
+    pub semi_major_m: f64,
+    /// Semi-minor axis, m.
+    pub semi_minor_m: f64,
+    /// Azimuth of the major axis, degrees clockwise from north.
+    pub azimuth_deg: f64,
+}
+
+impl Ellipse95 {
+    /// Whether `truth` lies inside the ellipse centred at `centre`.
+    pub fn contains(&self, centre: LatLon, truth: LatLon) -> bool {
+        let v = Enu::new(centre, 0.0).to_enu(truth, 0.0);
+        let az = self.azimuth_deg.to_radians();
+        // Along the major axis (unit vector (sin az, cos az) in east-north) and across it.
+        let u = v[0] * az.sin() + v[1] * az.cos();
+        let w = v[0] * az.cos() - v[1] * az.sin();
+        let (a, b) = (self.semi_major_m.max(1e-9), self.semi_minor_m.max(1e-9));
+        (u / a).powi(2) + (w / b).powi(2) <= 1.0
+    }
+}
+
+/// One finding, as far as the scorer reads it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Finding {
+    /// `firing`, `impact`, `weapon_in_withdrawal_zone`...
+    pub kind: String,
+    /// Attributed party.
+    pub party: Option<String>,
+    /// Time.
+    pub time: UtcNanos,
+    /// Best location.
+    pub point: LatLon,
+    /// 95 % ellipse.
+    pub ellipse95: Option<Ellipse95>,
+}
+
+/// Why findings could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum ScoreError {
+    /// Not a FeatureCollection of findings.
+    #[error("findings: {0}")]
+    Findings(String),
+}
+
+/// Read `violations.geojson` (or `events.geojson`).
+pub fn read_findings(bytes: &[u8]) -> Result<Vec<Finding>, ScoreError> {
+    #[derive(Deserialize)]
+    struct Fc {
+        features: Vec<F>,
+    }
+    #[derive(Deserialize)]
+    struct F {
+        geometry: Option<G>,
+        properties: P,
+    }
+    #[derive(Deserialize)]
+    struct G {
+        coordinates: Vec<f64>,
+    }
+    #[derive(Deserialize)]
+    struct P {
+        #[serde(rename = "type")]
+        kind: String,
+        #[serde(default)]
+        party: Option<String>,
+        time: UtcNanos,
+        #[serde(default)]
+        ellipse95: Option<Ellipse95>,
+    }
+    let fc: Fc = serde_json::from_slice(bytes).map_err(|e| ScoreError::Findings(e.to_string()))?;
+    fc.features
+        .into_iter()
+        .enumerate()
+        .map(|(i, f)| {
+            let c = f
+                .geometry
+                .map(|g| g.coordinates)
+                .filter(|c| c.len() >= 2)
+                .ok_or_else(|| {
+                    ScoreError::Findings(format!("feature {i} has no Point geometry"))
+                })?;
+            Ok(Finding {
+                kind: f.properties.kind,
+                party: f.properties.party,
+                time: f.properties.time,
+                point: LatLon::new(c[1], c[0]),
+                ellipse95: f.properties.ellipse95,
+            })
+        })
+        .collect()
+}
+
+/// A truth target for matching.
+#[derive(Debug, Clone)]
+struct Target {
+    kind: &'static str,
+    violation: usize,
+    point: LatLon,
+    time: UtcNanos,
+    crb_m: Option<f64>,
+}
+
+/// The scorer's numbers.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct Score {
+    /// Findings read.
+    pub findings: usize,
+    /// Findings matched to a truth.
+    pub matched_findings: usize,
+    /// matched / findings.
+    pub precision: f64,
+    /// Truth violations.
+    pub truth: usize,
+    /// Truth violations found (a firing counts when its launch or its impact is matched).
+    pub found: usize,
+    /// found / truth.
+    pub recall: f64,
+    /// Truth violations the network could have detected.
+    pub detectable: usize,
+    /// Detectable violations found.
+    pub found_detectable: usize,
+    /// found_detectable / detectable.
+    pub recall_detectable: f64,
+    /// Matched firing findings whose party is right / matched firing findings.
+    pub attribution_accuracy: f64,
+    /// Matched firing findings with a party.
+    pub attributed: usize,
+    /// Median location error of matched fire findings, m.
+    pub median_error_m: f64,
+    /// 95th percentile location error, m.
+    pub p95_error_m: f64,
+    /// Share of matched findings with an ellipse whose ellipse holds the truth.
+    pub ellipse_coverage: f64,
+    /// Matched findings with an ellipse.
+    pub with_ellipse: usize,
+    /// Median Cramér-Rao bound of the matched fire events, m.
+    pub median_crb_m: f64,
+    /// median_error / median_crb (1 is the best possible).
+    pub error_over_crb: f64,
+    /// Per finding type: (findings, matched).
+    pub by_type: BTreeMap<String, (usize, usize)>,
+}
+
+/// Score findings against truth.
+pub fn score(truth: &Truth, findings: &[Finding]) -> Score {
+    let mut targets: Vec<Target> = Vec::new();
+    for (i, v) in truth.violations.iter().enumerate() {
+        let p = LatLon::new(v.lat, v.lon);
+        match v.kind.as_str() {
+            "firing" => {
+                targets.push(Target {
+                    kind: "firing",
+                    violation: i,
+                    point: p,
+                    time: v.time,
+                    crb_m: v.crb_m,
+                });
+                if let Some(im) = &v.impact {
+                    targets.push(Target {
+                        kind: "impact",
+                        violation: i,
+                        point: LatLon::new(im.lat, im.lon),
+                        time: im.time,
+                        crb_m: v.impact_crb_m,
+                    });
+                }
+            }
+            kind @ ("weapon_in_withdrawal_zone"
+            | "buffer_zone_presence"
+            | "exclusion_zone_presence") => {
+                let kind = SIGHTING_TYPES
+                    .iter()
+                    .find(|k| **k == kind)
+                    .copied()
+                    .unwrap_or("");
+                targets.push(Target {
+                    kind,
+                    violation: i,
+                    point: p,
+                    time: v.time,
+                    crb_m: None,
+                });
+            }
+            _ => {}
+        }
+    }
+    let matches = assign(findings, &targets);
+
+    let mut s = Score {
+        findings: findings.len(),
+        truth: truth.violations.len(),
+        ..Score::default()
+    };
+    for f in findings {
+        s.by_type.entry(f.kind.clone()).or_default().0 += 1;
+    }
+    let mut found = vec![false; truth.violations.len()];
+    let (mut errors, mut crbs) = (Vec::new(), Vec::new());
+    let (mut right_party, mut inside) = (0usize, 0usize);
+    for &(fi, ti) in &matches {
+        let (f, t) = (&findings[fi], &targets[ti]);
+        s.matched_findings += 1;
+        s.by_type.entry(f.kind.clone()).or_default().1 += 1;
+        found[t.violation] = true;
+        if t.kind == "firing" || t.kind == "impact" {
+            errors.push(distance_m(f.point, t.point));
+            if let Some(c) = t.crb_m {
+                crbs.push(c);
+            }
+        }
+        if t.kind == "firing" && f.party.is_some() {
+            s.attributed += 1;
+            if f.party.as_deref() == Some(truth.violations[t.violation].party.as_str()) {
+                right_party += 1;
+            }
+        }
+        if let Some(e) = f.ellipse95 {
+            s.with_ellipse += 1;
+            if e.contains(f.point, t.point) {
+                inside += 1;
+            }
+        }
+    }
+    let ratio = |a: usize, b: usize| if b == 0 { 0.0 } else { a as f64 / b as f64 };
+    s.found = found.iter().filter(|x| **x).count();
+    s.detectable = truth.violations.iter().filter(|v| v.detectable).count();
+    s.found_detectable = truth
+        .violations
+        .iter()
+        .zip(&found)
+        .filter(|(v, f)| v.detectable && **f)
+        .count();
+    s.precision = ratio(s.matched_findings, s.findings);
+    s.recall = ratio(s.found, s.truth);
+    s.recall_detectable = ratio(s.found_detectable, s.detectable);
+    s.attribution_accuracy = ratio(right_party, s.attributed);
+    s.ellipse_coverage = ratio(inside, s.with_ellipse);
+    s.median_error_m = quantile(&mut errors, 0.5);
+    s.p95_error_m = quantile(&mut errors, 0.95);
+    s.median_crb_m = quantile(&mut crbs, 0.5);
+    s.error_over_crb = if s.median_crb_m > 0.0 {
+        s.median_error_m / s.median_crb_m
+    } else {
+        0.0
+    };
+    s
+}
+
+/// The q-quantile (nearest rank) of `v`; 0 for an empty list.
+fn quantile(v: &mut [f64], q: f64) -> f64 {
+    if v.is_empty() {
+        return 0.0;
+    }
+    v.sort_by(f64::total_cmp);
+    let k = ((q * v.len() as f64).ceil() as usize).clamp(1, v.len()) - 1;
+    v[k]
+}
+
+fn utc_day(t: UtcNanos) -> i64 {
+    t.0.div_euclid(86_400_000_000_000)
+}
+
+/// Candidate pairs, grouped into connected components, each solved by Kuhn-Munkres.
+fn assign(findings: &[Finding], targets: &[Target]) -> Vec<(usize, usize)> {
+    // Candidate edges by type and window. Targets sorted by time make the window a range.
+    let mut order: Vec<usize> = (0..targets.len()).collect();
+    order.sort_by_key(|&i| targets[i].time);
+    let times: Vec<UtcNanos> = order.iter().map(|&i| targets[i].time).collect();
+    let mut edges: Vec<(usize, usize, f64)> = Vec::new();
+    for (fi, f) in findings.iter().enumerate() {
+        let fire = f.kind == "firing" || f.kind == "impact";
+        let (lo, hi, radius) = if fire {
+            let w = (FIRE_WINDOW_S * 1e9) as i64;
+            (
+                UtcNanos(f.time.0 - w),
+                UtcNanos(f.time.0 + w),
+                FIRE_RADIUS_M,
+            )
+        } else {
+            let d = utc_day(f.time) * 86_400_000_000_000;
+            (
+                UtcNanos(d),
+                UtcNanos(d + 86_400_000_000_000 - 1),
+                SIGHTING_RADIUS_M,
+            )
+        };
+        let start = times.partition_point(|t| *t < lo);
+        for &ti in order[start..]
+            .iter()
+            .take_while(|&&ti| targets[ti].time <= hi)
+        {
+            let t = &targets[ti];
+            if t.kind != f.kind || (!fire && utc_day(t.time) != utc_day(f.time)) {
+                continue;
+            }
+            let d = distance_m(f.point, t.point);
+            if d <= radius {
+                edges.push((fi, ti, d));
+            }
+        }
+    }
+    // Union-find over findings (0..F) and targets (F..F+T).
+    let nf = findings.len();
+    let mut parent: Vec<usize> = (0..nf + targets.len()).collect();
+    fn find(p: &mut [usize], mut x: usize) -> usize {
+        while p[x] != x {
+            p[x] = p[p[x]];
+            x = p[x];
+        }
+        x
+    }
+    for &(fi, ti, _) in &edges {
+        let (a, b) = (find(&mut parent, fi), find(&mut parent, nf + ti));
+        if a != b {
+            parent[a.max(b)] = a.min(b);
+        }
+    }
+    let mut groups: BTreeMap<usize, Vec<(usize, usize, f64)>> = BTreeMap::new();
+    for &e in &edges {
+        let root = find(&mut parent, e.0);
+        groups.entry(root).or_default().push(e);
+    }
+    let mut out = Vec::new();
+    for (_, es) in groups {
+        let mut fs: Vec<usize> = es.iter().map(|e| e.0).collect();
+        let mut ts: Vec<usize> = es.iter().map(|e| e.1).collect();
+        fs.sort_unstable();
+        fs.dedup();
+        ts.sort_unstable();
+        ts.dedup();
+        if fs.len() == 1 || ts.len() == 1 {
+            // One side is a single node: take its nearest candidate.
+            if let Some(best) = es.iter().min_by(|a, b| a.2.total_cmp(&b.2)) {
+                out.push((best.0, best.1));
+            }
+            continue;
+        }
+        // Weight: a match is worth far more than any distance, so the count comes first.
+        let weight = |d: f64| 1_000_000_000i64 - (d * 1000.0) as i64;
+        let transpose = fs.len() > ts.len();
+        let (rows, cols) = if transpose { (&ts, &fs) } else { (&fs, &ts) };
+        let mut m = Matrix::new(rows.len(), cols.len(), 0i64);
+        for &(fi, ti, d) in &es {
+            let (r, c) = if transpose { (ti, fi) } else { (fi, ti) };
+            let (ri, ci) = (
+                rows.binary_search(&r).unwrap_or(0),
+                cols.binary_search(&c).unwrap_or(0),
+            );
+            m[(ri, ci)] = weight(d);
+        }
+        let (_, assignment) = kuhn_munkres(&m);
+        for (ri, &ci) in assignment.iter().enumerate() {
+            if m[(ri, ci)] > 0 {
+                let (r, c) = (rows[ri], cols[ci]);
+                out.push(if transpose { (c, r) } else { (r, c) });
+            }
+        }
+    }
+    out.sort_unstable();
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use truce_geo::direct;
+
+    #[test]
+    fn ellipse_containment_respects_orientation() {
+        let c = LatLon::new(48.0, 37.0);
+        let e = Ellipse95 {
+            semi_major_m: 100.0,
+            semi_minor_m: 10.0,
+            azimuth_deg: 90.0,
+        };
+        assert!(e.contains(c, direct(c, 90.0, 90.0)));
+        assert!(e.contains(c, direct(c, 270.0, 90.0)));
+        assert!(!e.contains(c, direct(c, 0.0, 20.0)));
+        assert!(e.contains(c, direct(c, 0.0, 9.0)));
+    }
+}
