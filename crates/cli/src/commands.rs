@@ -58,6 +58,22 @@ enum Command {
         #[command(subcommand)]
         command: KeygenCommand,
     },
+    /// Ingest, log, locate (and later assess): writes events.geojson, violations.geojson,
+    /// quarantine.jsonl and summary.json into --out.
+    Process {
+        /// Agreement (GeoJSON).
+        #[arg(long)]
+        agreement: PathBuf,
+        /// Sensor registry.
+        #[arg(long)]
+        sensors: PathBuf,
+        /// Output directory (its `store/` holds the evidence log of this run).
+        #[arg(long)]
+        out: PathBuf,
+        /// Observation files.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
     /// Simulate a scenario: agreement, sensors, keys, signed observations and ground truth.
     Simulate {
         /// Scenario file (TOML), e.g. scenarios/small.toml.
@@ -227,6 +243,12 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         },
         Command::Keygen { command } => keygen(command),
         Command::Simulate { scenario, out } => simulate(&scenario, &out),
+        Command::Process {
+            agreement,
+            sensors,
+            out,
+            files,
+        } => process(&agreement, &sensors, &out, &files),
         Command::Score {
             truth,
             findings,
@@ -595,6 +617,7 @@ fn simulate(scenario_path: &Path, out: &Path) -> Result<ExitCode> {
         "truth.json",
         (serde_json::to_string_pretty(&sim.truth)? + "\n").as_bytes(),
     )?;
+    write("picks_truth.csv", sim.picks_truth.as_bytes())?;
     let st = &sim.truth.stats;
     say!(
         "{}: {} observations ({} picks, {} false, {} late) from {} sensors; {} rounds, {} violations; {:.1} s",
@@ -671,5 +694,130 @@ fn score(truth_path: &Path, findings_path: &Path, as_json: bool) -> Result<ExitC
     for (kind, (n, m)) in &s.by_type {
         say!("  {kind:<28}{n:>8} findings {m:>8} matched");
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn process(
+    agreement_path: &Path,
+    sensors: &Path,
+    out: &Path,
+    files: &[PathBuf],
+) -> Result<ExitCode> {
+    let t = std::time::Instant::now();
+    let agreement_bytes = fs::read(agreement_path)
+        .with_context(|| format!("cannot read agreement {}", agreement_path.display()))?;
+    truce_model::Agreement::from_json(&agreement_bytes)
+        .with_context(|| format!("agreement {} is unusable", agreement_path.display()))?;
+    let registry_bytes = fs::read(sensors)
+        .with_context(|| format!("cannot read sensor registry {}", sensors.display()))?;
+    let registry = SensorRegistry::from_json(&registry_bytes)
+        .with_context(|| format!("sensor registry {} is unusable", sensors.display()))?;
+    let keyring = Keyring::new(&registry)
+        .with_context(|| format!("sensor registry {}", sensors.display()))?;
+    fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
+    // Each run starts from a fresh store, so that its outputs depend only on its inputs.
+    let store_dir = out.join("store");
+    if store_dir.join("store.json").exists() {
+        fs::remove_dir_all(&store_dir)
+            .with_context(|| format!("cannot clear {}", store_dir.display()))?;
+    } else if store_dir.exists() {
+        bail!(
+            "{} exists and is not a Truce store; refusing to overwrite it",
+            store_dir.display()
+        );
+    }
+    let mut store = Store::open_or_create(&store_dir, None)?;
+    let mut total = IngestSummary::default();
+    for file in files {
+        let bytes = fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
+        let name = file.display().to_string();
+        let bar = progress_bar(bytes.len() as u64, &name);
+        let s = store.ingest(
+            &keyring,
+            &name,
+            &bytes,
+            &IngestOptions::default(),
+            &mut |p| bar.set_position(p.bytes_done),
+        )?;
+        bar.finish_and_clear();
+        merge(&mut total, &s);
+    }
+    store.checkpoint()?;
+    let log = store.evidence();
+    let mut observations = Vec::with_capacity(log.size() as usize);
+    for i in 0..log.size() {
+        let entry = log.entry(i)?;
+        let jws = truce_ingest::jws::parse(&entry)
+            .map_err(|(_, m)| anyhow::anyhow!("evidence entry {i}: {m}"))?;
+        let observation = truce_model::Observation::from_json(&jws.payload)
+            .with_context(|| format!("evidence entry {i} no longer parses"))?;
+        observations.push(truce_engine::Evidence {
+            leaf_index: i,
+            leaf_hash: truce_log::hex(&log.leaf_hash(i)?),
+            observation,
+        });
+    }
+    let spinner = ProgressBar::new_spinner();
+    spinner.set_message(format!("locating {} observations", observations.len()));
+    spinner.enable_steady_tick(std::time::Duration::from_millis(120));
+    let output = truce_engine::run(
+        &truce_engine::Input {
+            registry: registry.clone(),
+            observations,
+        },
+        &truce_engine::Config::default(),
+    );
+    spinner.finish_and_clear();
+    let events = truce_engine::events_geojson(&output.events, &registry);
+    fs::write(
+        out.join("events.geojson"),
+        serde_json::to_string_pretty(&events)? + "\n",
+    )?;
+    let violations = serde_json::json!({"type": "FeatureCollection",
+        "note": "assessment against the agreement is not implemented yet (issue 5): no findings",
+        "features": []});
+    fs::write(
+        out.join("violations.geojson"),
+        serde_json::to_string_pretty(&violations)? + "\n",
+    )?;
+    let mut q = String::new();
+    for rec in store.quarantine_records()? {
+        match rec {
+            Ok(r) => q.push_str(&(serde_json::to_string(&r)? + "\n")),
+            Err(i) => bail!("quarantine entry {i} is damaged"),
+        }
+    }
+    fs::write(out.join("quarantine.jsonl"), q)?;
+    let mut by_kind: std::collections::BTreeMap<String, u64> = Default::default();
+    for e in &output.events {
+        let k = format!("{:?}/{}", e.kind, e.method).to_lowercase();
+        *by_kind.entry(k).or_default() += 1;
+    }
+    let summary = serde_json::json!({
+        "observations": {"lines": total.lines, "accepted": total.accepted,
+            "rejected": total.rejected(), "by_reason": total.by_reason.iter().map(|(r, n)| (r.code(), n)).collect::<std::collections::BTreeMap<_, _>>()},
+        "events": output.events.len(), "events_by_type_and_method": by_kind,
+        "unassociated_picks": output.unassociated_picks, "diagnostics": output.diagnostics,
+        "checkpoint_size": store.evidence().size(),
+    });
+    fs::write(
+        out.join("summary.json"),
+        serde_json::to_string_pretty(&summary)? + "\n",
+    )?;
+    print_summary(&total, store.evidence().size());
+    say!("events:            {:>9}", output.events.len());
+    for (k, n) in &by_kind {
+        say!("  {k:<22}{n:>9}");
+    }
+    say!("unassociated picks:{:>9}", output.unassociated_picks);
+    for (why, n) in &output.diagnostics {
+        say!("skipped: {n} x {why}");
+    }
+    say!("findings:          (assessment comes with issue 5)");
+    say!(
+        "wrote {} in {:.1} s",
+        out.display(),
+        t.elapsed().as_secs_f64()
+    );
     Ok(ExitCode::SUCCESS)
 }

@@ -389,3 +389,78 @@ fn an_invalid_scenario_names_key_and_line_and_exits_2() {
     assert_eq!(o.status.code(), Some(2));
     assert!(text(&o).contains("radar.detect_p (line 4)"), "{}", text(&o));
 }
+
+#[test]
+fn process_locates_events_deterministically_and_keeps_the_quarantine() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let sim = dir.path().join("sim");
+    let o = run(&[
+        "simulate",
+        root.join("scenarios/small.toml").to_str().unwrap(),
+        "--out",
+        sim.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let process = |out: &Path, files: &[&Path]| {
+        let mut args = vec![
+            "process".to_owned(),
+            "--agreement".into(),
+            sim.join("agreement.geojson").display().to_string(),
+            "--sensors".into(),
+            sim.join("sensors.json").display().to_string(),
+            "--out".into(),
+            out.display().to_string(),
+        ];
+        args.extend(files.iter().map(|f| f.display().to_string()));
+        let o = truce().args(&args).output().unwrap();
+        assert!(o.status.success(), "{}", text(&o));
+    };
+    let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+    process(&a, &[&sim.join("observations.jwsl")]);
+    process(&b, &[&sim.join("observations.jwsl")]);
+    let events = std::fs::read(a.join("events.geojson")).unwrap();
+    assert_eq!(
+        events,
+        std::fs::read(b.join("events.geojson")).unwrap(),
+        "same input, same bytes"
+    );
+    let fc: serde_json::Value = serde_json::from_slice(&events).unwrap();
+    let features = fc["features"].as_array().unwrap();
+    assert!(features.len() > 50, "{} events", features.len());
+    for f in features {
+        let p = &f["properties"];
+        assert!(p["type"] == "firing" || p["type"] == "impact");
+        let e = &p["ellipse95"];
+        assert!(e["semi_major_m"].as_f64().unwrap() >= e["semi_minor_m"].as_f64().unwrap());
+        for ev in p["evidence"].as_array().unwrap() {
+            assert!(
+                ev["kind"] == "acoustic_pick" || ev["kind"] == "radar_track",
+                "{ev}"
+            );
+            assert_eq!(ev["leaf_hash"].as_str().unwrap().len(), 64);
+        }
+    }
+    // Running again over the same output folder replaces the store, not appends to it.
+    process(&a, &[&sim.join("observations.jwsl")]);
+    let summary: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(a.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(summary["observations"]["rejected"], 0);
+
+    // Bad input reaches quarantine.jsonl, one line per refusal.
+    let s = sample_into(dir.path());
+    let c = dir.path().join("c");
+    let o = truce()
+        .args(["process", "--agreement"])
+        .arg(sim.join("agreement.geojson"))
+        .arg("--sensors")
+        .arg(s.join("sensors.json"))
+        .arg("--out")
+        .arg(&c)
+        .arg(s.join("observations.jwsl"))
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    let q = std::fs::read_to_string(c.join("quarantine.jsonl")).unwrap();
+    assert_eq!(q.lines().count(), 21);
+}

@@ -10,7 +10,7 @@ use time::format_description::well_known::Rfc3339;
 /// POSIX time). Serialized as an RFC 3339 string with up to nine fractional digits.
 ///
 /// Integer nanoseconds keep arithmetic exact and ordering total, which floating seconds would not.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub struct UtcNanos(pub i64);
 
 /// Why a time string was refused.

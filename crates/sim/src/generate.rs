@@ -36,6 +36,9 @@ pub struct Simulation {
     pub jwsl: Vec<u8>,
     /// `truth.json`.
     pub truth: Truth,
+    /// `picks_truth.csv`: `line,round,signal` for every true acoustic pick (line numbers of
+    /// `observations.jwsl`, 1-based), for scoring association.
+    pub picks_truth: String,
 }
 
 /// Why a simulation could not run.
@@ -103,6 +106,8 @@ struct Pending {
     tiebreak: u64,
     /// The payload's fields after `time`, starting with `"kind":...`.
     body: String,
+    /// For a true acoustic pick: round * 2 + (0 blast, 1 detonation).
+    source: Option<usize>,
 }
 
 struct AcousticSensor {
@@ -578,6 +583,7 @@ pub fn simulate(s: &Scenario, agreement_text: Option<&str>) -> Result<Simulation
             }
             let p_label = 1.0 - a.label_confusion;
             pending.push(Pending {
+                source: Some(src.round * 2 + usize::from(!src.blast)),
                 time: ns(s.start, arr.t),
                 sensor: sen.registry_index,
                 tiebreak: arr.source as u64,
@@ -602,6 +608,7 @@ pub fn simulate(s: &Scenario, agreement_text: Option<&str>) -> Result<Simulation
             let blast = r.random::<bool>();
             stats.false_picks += 1;
             pending.push(Pending {
+                source: None,
                 time: ns(s.start, t),
                 sensor: sen.registry_index,
                 tiebreak: u64::MAX - j,
@@ -626,6 +633,7 @@ pub fn simulate(s: &Scenario, agreement_text: Option<&str>) -> Result<Simulation
             let down = sen.outage.is_some_and(|(s0, s1)| t >= s0 && t < s1);
             if !down {
                 pending.push(Pending {
+                    source: None,
                     time: ns(s.start, t),
                     sensor: sen.registry_index,
                     tiebreak: i,
@@ -638,6 +646,7 @@ pub fn simulate(s: &Scenario, agreement_text: Option<&str>) -> Result<Simulation
         if let Some((s0, s1)) = sen.outage {
             let _ = k;
             pending.push(Pending {
+                source: None,
                 time: ns(s.start, s0),
                 sensor: sen.registry_index,
                 tiebreak: u64::MAX,
@@ -646,6 +655,7 @@ pub fn simulate(s: &Scenario, agreement_text: Option<&str>) -> Result<Simulation
             });
             if s1 < dur {
                 pending.push(Pending {
+                    source: None,
                     time: ns(s.start, s1),
                     sensor: sen.registry_index,
                     tiebreak: u64::MAX - 1,
@@ -665,6 +675,7 @@ pub fn simulate(s: &Scenario, agreement_text: Option<&str>) -> Result<Simulation
             let wind = (w.wind_speed_mps + normal(&mut r, s.met.wind_noise_mps)).max(0.0);
             let from = (w.wind_from_deg + normal(&mut r, 10.0)).rem_euclid(360.0);
             pending.push(Pending {
+                source: None,
                 time: ns(s.start, t),
                 sensor: idx,
                 tiebreak: n,
@@ -731,6 +742,7 @@ pub fn simulate(s: &Scenario, agreement_text: Option<&str>) -> Result<Simulation
             body += &format!(r#","projectile":"{projectile}""#);
             // The track is reported when the radar has it: at the impact at the latest.
             pending.push(Pending {
+                source: None,
                 time: ns(
                     s.start,
                     if dl <= range {
@@ -801,6 +813,7 @@ pub fn simulate(s: &Scenario, agreement_text: Option<&str>) -> Result<Simulation
             .map(|p| format!("[{:.6},{:.6}]", p.lon_deg, p.lat_deg))
             .collect();
         pending.push(Pending {
+            source: None,
             time: ns(s.start, t0),
             sensor: idx,
             tiebreak: 0,
@@ -836,6 +849,7 @@ pub fn simulate(s: &Scenario, agreement_text: Option<&str>) -> Result<Simulation
                 let t = t0 + uniform(&mut r, 0.0, len);
                 obj.sightings += 1;
                 pending.push(Pending {
+                    source: None,
                     time: ns(s.start, t),
                     sensor: idx,
                     tiebreak: n,
@@ -854,6 +868,7 @@ pub fn simulate(s: &Scenario, agreement_text: Option<&str>) -> Result<Simulation
             let class_p = uniform(&mut r, 0.1, 0.45);
             let t = t0 + uniform(&mut r, 0.0, len);
             pending.push(Pending {
+                source: None,
                 time: ns(s.start, t),
                 sensor: idx,
                 tiebreak: n,
@@ -941,6 +956,7 @@ pub fn simulate(s: &Scenario, agreement_text: Option<&str>) -> Result<Simulation
                 let px = scatter(&mut r, *pos, 130.0);
                 let frp = (1.5 + normal(&mut r, 1.0)).exp();
                 pending.push(Pending {
+                    source: None,
                     time: ns(s.start, t),
                     sensor: gateway,
                     tiebreak: pass_no * 100_000 + fire.anomalies as u64,
@@ -990,6 +1006,17 @@ pub fn simulate(s: &Scenario, agreement_text: Option<&str>) -> Result<Simulation
             truce_ingest::jws::sign(payload.as_bytes(), id, &keys[si])
         })
         .collect();
+    let mut picks_truth = String::from("line,round,signal\n");
+    for (line, (_, _, p)) in numbered.iter().enumerate() {
+        if let Some(src) = p.source {
+            picks_truth.push_str(&format!(
+                "{},R{:06},{}\n",
+                line + 1,
+                src / 2 + 1,
+                if src % 2 == 0 { "blast" } else { "detonation" }
+            ));
+        }
+    }
     let mut jwsl = Vec::with_capacity(lines.iter().map(|l| l.len() + 1).sum());
     for l in &lines {
         jwsl.extend_from_slice(l.as_bytes());
@@ -1089,6 +1116,7 @@ pub fn simulate(s: &Scenario, agreement_text: Option<&str>) -> Result<Simulation
         keys,
         jwsl,
         truth,
+        picks_truth,
     })
 }
 

@@ -1,0 +1,50 @@
+//! Events as GeoJSON (FORMATS section 4 shape).
+
+use serde_json::{Value, json};
+use truce_model::SensorRegistry;
+
+use crate::{Event, EventKind, corroboration};
+
+fn round(x: f64, digits: i32) -> f64 {
+    let k = 10f64.powi(digits);
+    (x * k).round() / k
+}
+
+/// One event as a GeoJSON Feature. `party`, `p_party` and `grade` are filled by the assessment
+/// stage; here they are `null`.
+pub fn feature(e: &Event, registry: &SensorRegistry) -> Value {
+    let (a, b, az) =
+        truce_locate::linalg::ellipse(e.cov[0], e.cov[1], e.cov[2], truce_locate::CHI2_2_95);
+    let (n, owners, kinds) = corroboration(e, registry);
+    let mut props = json!({
+        "id": e.id,
+        "type": match e.kind { EventKind::Firing => "firing", EventKind::Impact => "impact" },
+        "party": null,
+        "p_party": null,
+        "grade": null,
+        "time": e.time.to_string(),
+        "time_end": e.time_end.to_string(),
+        "weapon_class": e.weapon_class,
+        "ellipse95": {"semi_major_m": round(a, 1), "semi_minor_m": round(b, 1), "azimuth_deg": round(az, 1)},
+        "impact": null,
+        "evidence": e.evidence.iter().map(|r| json!({"leaf_index": r.leaf_index, "leaf_hash": r.leaf_hash, "sensor": r.sensor, "kind": r.kind})).collect::<Vec<_>>(),
+        "corroboration": {"sensors": n, "owners": owners, "kinds": kinds},
+        "method": e.method,
+    });
+    if let Some(c) = e.crb_m {
+        props["crb_m"] = json!(round(c, 1));
+    }
+    if let Some((picks, rms, chi)) = e.fit {
+        props["picks"] = json!(picks);
+        props["rms_s"] = json!(round(rms, 4));
+        props["chi2_dof"] = json!(round(chi, 2));
+    }
+    json!({"type": "Feature",
+        "geometry": {"type": "Point", "coordinates": [round(e.pos.lon_deg, 6), round(e.pos.lat_deg, 6)]},
+        "properties": props})
+}
+
+/// `events.geojson`.
+pub fn events_geojson(events: &[Event], registry: &SensorRegistry) -> Value {
+    json!({"type": "FeatureCollection", "features": events.iter().map(|e| feature(e, registry)).collect::<Vec<_>>()})
+}

@@ -1,0 +1,431 @@
+//! The engine: runs the analysis stages in order on accepted observations. Pure and
+//! deterministic: no files, no clock, no randomness; the same inputs give the same bytes.
+//!
+//! Today: acoustic picks -> association and location (truce-locate); radar tracks -> fixes,
+//! fused with the acoustic event of the same firing; events as FORMATS section 4 GeoJSON.
+//!
+//! ```
+//! use truce_engine::{Input, run};
+//! let out = run(&Input { registry: Default::default(), observations: vec![] }, &Default::default());
+//! assert!(out.events.is_empty());
+//! ```
+
+mod events;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use sha2::{Digest, Sha256};
+use truce_geo::LatLon;
+use truce_locate::fuse::{CHI2_2_99, Fix, fuse, gate};
+use truce_locate::{
+    AssocConfig, Associator, Medium, MetReport, MetTable, Phase, Pick, Station, Weather,
+};
+use truce_model::{Observation, ObservationBody, SensorRegistry, Signal, UtcNanos, WeaponClass};
+
+pub use events::{events_geojson, feature};
+
+/// One accepted observation and where it sits in the evidence log.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Evidence {
+    /// Index in the evidence log.
+    pub leaf_index: u64,
+    /// RFC 6962 leaf hash, hex.
+    pub leaf_hash: String,
+    /// The parsed observation.
+    pub observation: Observation,
+}
+
+/// The engine's input.
+#[derive(Debug, Clone, Default)]
+pub struct Input {
+    /// The sensor registry.
+    pub registry: SensorRegistry,
+    /// Accepted observations, in log order.
+    pub observations: Vec<Evidence>,
+}
+
+/// Engine settings.
+#[derive(Debug, Clone, Copy)]
+pub struct Config {
+    /// Acoustic association.
+    pub acoustic: AssocConfig,
+    /// Radar fix and acoustic event are one firing if their times differ by less, seconds.
+    pub fuse_time_gate_s: f64,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            acoustic: AssocConfig::acoustic(),
+            fuse_time_gate_s: 3.0,
+        }
+    }
+}
+
+/// What a located event is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum EventKind {
+    /// A launch (gun or launcher firing).
+    Firing,
+    /// A detonation (impact).
+    Impact,
+}
+
+/// A reference into the evidence log.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct EvidenceRef {
+    /// Log index.
+    pub leaf_index: u64,
+    /// Leaf hash, hex.
+    pub leaf_hash: String,
+    /// Sensor id.
+    pub sensor: String,
+    /// Observation kind.
+    pub kind: String,
+}
+
+/// A located event.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Event {
+    /// Stable id: derived from the evidence.
+    pub id: String,
+    /// Firing or impact.
+    pub kind: EventKind,
+    /// Best location.
+    pub pos: LatLon,
+    /// Origin time.
+    pub time: UtcNanos,
+    /// Last evidence time.
+    pub time_end: UtcNanos,
+    /// Covariance (east, north m²): [ee, en, nn].
+    pub cov: [f64; 3],
+    /// Weapon class, when a radar said.
+    pub weapon_class: Option<WeaponClass>,
+    /// The evidence, sorted by log index.
+    pub evidence: Vec<EvidenceRef>,
+    /// How it was located: `acoustic`, `radar`, `acoustic+radar`.
+    pub method: String,
+    /// Cramér-Rao bound of the acoustic location, metres.
+    pub crb_m: Option<f64>,
+    /// Acoustic fit: picks, RMS residual (s), chi-square per degree of freedom.
+    pub fit: Option<(usize, f64, f64)>,
+}
+
+/// Diagnostics: counts by reason of what the stages skipped.
+pub type Diagnostics = BTreeMap<String, u64>;
+
+/// The engine's output.
+#[derive(Debug, Clone, Default)]
+pub struct Output {
+    /// Located events, by time then id.
+    pub events: Vec<Event>,
+    /// Picks that fit no event.
+    pub unassociated_picks: u64,
+    /// Skipped inputs by reason.
+    pub diagnostics: Diagnostics,
+    /// The reference epoch of internal seconds.
+    pub epoch: UtcNanos,
+}
+
+/// Run the stages.
+pub fn run(input: &Input, config: &Config) -> Output {
+    let mut diag = Diagnostics::new();
+    let epoch = input
+        .observations
+        .iter()
+        .map(|e| e.observation.time)
+        .min()
+        .map_or(UtcNanos(0), |t| {
+            UtcNanos(t.0.div_euclid(86_400_000_000_000) * 86_400_000_000_000)
+        });
+    let secs = |t: UtcNanos| (t.0 - epoch.0) as f64 * 1e-9;
+    let sensors: BTreeMap<&str, &truce_model::Sensor> = input
+        .registry
+        .sensors
+        .iter()
+        .map(|s| (s.id.as_str(), s))
+        .collect();
+
+    // Stations and picks.
+    let mut stations: Vec<Station> = Vec::new();
+    let mut station_of: BTreeMap<String, usize> = BTreeMap::new();
+    let mut picks: Vec<Pick> = Vec::new();
+    let mut met: Vec<MetReport> = Vec::new();
+    let mut fixes: Vec<(EventKind, Fix, &Evidence, Option<WeaponClass>)> = Vec::new();
+    for ev in &input.observations {
+        let o = &ev.observation;
+        let Some(sensor) = sensors.get(o.sensor.as_str()) else {
+            *diag
+                .entry("observation from a sensor not in the registry".into())
+                .or_default() += 1;
+            continue;
+        };
+        match &o.body {
+            ObservationBody::AcousticPick(p) => {
+                let station = if let Some(pos) = &p.position {
+                    stations.push(Station {
+                        id: o.sensor.clone(),
+                        owner: sensor.owner.clone(),
+                        pos: LatLon::new(pos.lat_deg, pos.lon_deg),
+                        alt_m: pos.alt_m,
+                    });
+                    stations.len() - 1
+                } else if let Some(&i) = station_of.get(&o.sensor) {
+                    i
+                } else if let Some(pos) = &sensor.position {
+                    stations.push(Station {
+                        id: o.sensor.clone(),
+                        owner: sensor.owner.clone(),
+                        pos: LatLon::new(pos.lat_deg, pos.lon_deg),
+                        alt_m: pos.alt_m,
+                    });
+                    station_of.insert(o.sensor.clone(), stations.len() - 1);
+                    stations.len() - 1
+                } else {
+                    *diag
+                        .entry("acoustic pick from a sensor without a position".into())
+                        .or_default() += 1;
+                    continue;
+                };
+                let timing = sensor.timing_sigma_s.unwrap_or(0.0);
+                let label = match p.signal {
+                    Signal::Blast => p.signal_p,
+                    Signal::Detonation => -p.signal_p,
+                    Signal::Unknown => 0.0,
+                };
+                picks.push(Pick {
+                    station,
+                    time_s: secs(o.time),
+                    sigma_s: (p.time_sigma_s * p.time_sigma_s + timing * timing).sqrt(),
+                    phase: Phase::Acoustic,
+                    back_azimuth: match (&p.back_azimuth_deg, &p.back_azimuth_sigma_deg) {
+                        (Some(a), Some(s)) if !a.is_empty() && !s.is_empty() => Some((a[0], s[0])),
+                        _ => None,
+                    },
+                    label,
+                    evidence: ev.leaf_index,
+                });
+            }
+            ObservationBody::Met(m) => match &sensor.position {
+                Some(pos) => met.push(MetReport {
+                    pos: LatLon::new(pos.lat_deg, pos.lon_deg),
+                    time_s: secs(o.time),
+                    weather: Weather {
+                        temperature_c: m.temperature_c,
+                        wind_speed_mps: m.wind_speed_mps,
+                        wind_from_deg: m.wind_from_deg,
+                    },
+                }),
+                None => {
+                    *diag
+                        .entry("met report from a station without a position".into())
+                        .or_default() += 1
+                }
+            },
+            ObservationBody::RadarTrack(t) => {
+                let class = match t.projectile {
+                    truce_model::Projectile::Mortar => Some(WeaponClass::Mortar),
+                    _ => None,
+                };
+                for (kind, pt) in [
+                    (EventKind::Firing, &t.launch),
+                    (EventKind::Impact, &t.impact),
+                ] {
+                    if let Some(pt) = pt {
+                        fixes.push((
+                            kind,
+                            Fix::circular(
+                                LatLon::new(pt.lat_deg, pt.lon_deg),
+                                pt.sigma_m,
+                                secs(pt.time),
+                            ),
+                            ev,
+                            class,
+                        ));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    // Acoustic association and location.
+    let assoc = Associator::new(
+        stations,
+        Medium::Air { celerity_mps: None },
+        MetTable::new(met),
+        config.acoustic,
+    );
+    let result = assoc.run(picks);
+    for (_, why) in &result.refused {
+        *diag.entry(format!("pick refused: {why}")).or_default() += 1;
+    }
+    let by_index: BTreeMap<u64, &Evidence> = input
+        .observations
+        .iter()
+        .map(|e| (e.leaf_index, e))
+        .collect();
+    let reference = |e: &Evidence| EvidenceRef {
+        leaf_index: e.leaf_index,
+        leaf_hash: e.leaf_hash.clone(),
+        sensor: e.observation.sensor.clone(),
+        kind: e.observation.body.kind().to_owned(),
+    };
+    let mut events: Vec<Event> = result
+        .events
+        .iter()
+        .map(|l| {
+            let evidence: Vec<EvidenceRef> = l
+                .picks
+                .iter()
+                .filter_map(|p| by_index.get(&p.evidence).map(|e| reference(e)))
+                .collect();
+            let last = l.picks.iter().map(|p| p.time_s).fold(l.origin_s, f64::max);
+            let c = &l.solution.cov;
+            let s = &l.solution;
+            Event {
+                id: String::new(),
+                kind: if l.label >= 0.0 {
+                    EventKind::Firing
+                } else {
+                    EventKind::Impact
+                },
+                pos: l.pos,
+                time: epoch.add_secs_f64(l.origin_s),
+                time_end: epoch.add_secs_f64(last),
+                cov: [c[0][0], c[0][1], c[1][1]],
+                weapon_class: None,
+                evidence,
+                method: "acoustic".into(),
+                crb_m: Some(s.crb_m),
+                fit: Some((
+                    l.picks.len(),
+                    s.rms_s,
+                    if s.dof > 0 {
+                        s.chi2 / s.dof as f64
+                    } else {
+                        0.0
+                    },
+                )),
+            }
+        })
+        .collect();
+
+    // Radar fixes: fuse with an event of the same kind and time, else stand alone.
+    fixes.sort_by(|a, b| {
+        a.1.time_s
+            .total_cmp(&b.1.time_s)
+            .then(a.2.leaf_index.cmp(&b.2.leaf_index))
+    });
+    events.sort_by_key(|e| e.time);
+    for (kind, fix, ev, class) in fixes {
+        let t = epoch.add_secs_f64(fix.time_s);
+        let lo = UtcNanos(t.0 - (config.fuse_time_gate_s * 1e9) as i64);
+        let hi = UtcNanos(t.0 + (config.fuse_time_gate_s * 1e9) as i64);
+        let start = events.partition_point(|e| e.time < lo);
+        let best = events[start..]
+            .iter()
+            .enumerate()
+            .take_while(|(_, e)| e.time <= hi)
+            .filter(|(_, e)| e.kind == kind)
+            .map(|(k, e)| {
+                (
+                    start + k,
+                    gate(
+                        &fix,
+                        &Fix {
+                            pos: e.pos,
+                            cov: e.cov,
+                            time_s: secs(e.time),
+                        },
+                    ),
+                )
+            })
+            .filter(|(_, g)| *g < CHI2_2_99)
+            .min_by(|a, b| a.1.total_cmp(&b.1));
+        match best {
+            Some((k, _)) => {
+                let e = &mut events[k];
+                let own = Fix {
+                    pos: e.pos,
+                    cov: e.cov,
+                    time_s: secs(e.time),
+                };
+                if let Some(f) = fuse(&own, &fix) {
+                    e.pos = f.pos;
+                    e.cov = f.cov;
+                }
+                e.evidence.push(reference(ev));
+                e.weapon_class = e.weapon_class.or(class);
+                if e.method == "acoustic" {
+                    e.method = "acoustic+radar".into();
+                }
+                e.time_end = e.time_end.max(ev.observation.time);
+            }
+            None => {
+                let e = Event {
+                    id: String::new(),
+                    kind,
+                    pos: fix.pos,
+                    time: t,
+                    time_end: t.max(ev.observation.time),
+                    cov: fix.cov,
+                    weapon_class: class,
+                    evidence: vec![reference(ev)],
+                    method: "radar".into(),
+                    crb_m: None,
+                    fit: None,
+                };
+                let at = events.partition_point(|x| x.time <= e.time);
+                events.insert(at, e);
+            }
+        }
+    }
+    for e in &mut events {
+        e.evidence.sort();
+        e.evidence.dedup();
+        e.id = event_id(&e.evidence);
+    }
+    events.sort_by(|a, b| a.time.cmp(&b.time).then(a.id.cmp(&b.id)));
+    Output {
+        events,
+        unassociated_picks: result.unassociated.len() as u64,
+        diagnostics: diag,
+        epoch,
+    }
+}
+
+/// Stable id: the first 16 hex digits of SHA-256 over the evidence leaf hashes in log order.
+fn event_id(evidence: &[EvidenceRef]) -> String {
+    let mut h = Sha256::new();
+    for e in evidence {
+        h.update(e.leaf_hash.as_bytes());
+        h.update(b"\n");
+    }
+    let d = h.finalize();
+    format!(
+        "ev-{}",
+        d.iter()
+            .take(8)
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
+    )
+}
+
+/// Independent sources behind an event: distinct sensors, owners and observation kinds.
+pub fn corroboration(
+    event: &Event,
+    registry: &SensorRegistry,
+) -> (usize, Vec<String>, Vec<String>) {
+    let sensors: BTreeSet<&str> = event.evidence.iter().map(|e| e.sensor.as_str()).collect();
+    let owners: BTreeSet<String> = sensors
+        .iter()
+        .filter_map(|s| registry.get(s).map(|x| x.owner.clone()))
+        .collect();
+    let kinds: BTreeSet<String> = event.evidence.iter().map(|e| e.kind.clone()).collect();
+    (
+        sensors.len(),
+        owners.into_iter().collect(),
+        kinds.into_iter().collect(),
+    )
+}

@@ -1,0 +1,586 @@
+//! The associator: picks in time order become events, without knowing how many there are.
+//!
+//! The same code runs streaming (`Stream::push` with a bounded look-back window) and in batch
+//! (`Associator::run` pushes everything, then flushes). When the oldest pending pick is older
+//! than the window, every pick that could share its source has arrived: the picks at nearby
+//! stations whose times are compatible with the inter-station distance become candidates, a
+//! robust location is tried from a few starting points (near the earliest stations, where the
+//! source must be), and the largest consistent set (at least `min_stations` stations, one pick
+//! per station and phase, residuals within 3.5 sigma) becomes an event. Its picks leave the
+//! pending list; a pick that fits no event is counted as unassociated. Overlapping events (a
+//! volley) separate because each event takes only the picks that fit it.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use truce_geo::{LatLon, distance_m};
+
+use crate::locator::{LocatorConfig, Setting, Solution, locate};
+use crate::medium::{Frame, Medium, MetTable, Pick, Station, Weather, travel_time};
+
+/// Associator settings.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct AssocConfig {
+    /// Stations farther apart than this never share an event, metres.
+    pub max_station_distance_m: f64,
+    /// Fewest stations for an event.
+    pub min_stations: usize,
+    /// Slack added to the inter-station travel time when gathering candidates, seconds.
+    pub slack_s: f64,
+    /// How far from the earliest station the source may be, metres (seeding radius).
+    pub seed_radius_m: f64,
+    /// Earliest candidate picks (at distinct stations) paired with the oldest pick for seeding.
+    pub seed_picks: usize,
+    /// An event whose chi-square per degree of freedom exceeds this is a mixture of sources,
+    /// not one: refused.
+    pub max_chi2_per_dof: f64,
+    /// In dense sequences, how many of the nearest stations offer more than their earliest pick
+    /// as seeds, and how many picks each.
+    pub dense_stations: usize,
+    /// See `dense_stations`.
+    pub dense_picks: usize,
+    /// Locator settings.
+    pub locator: LocatorConfig,
+}
+
+impl AssocConfig {
+    /// Settings for battlefield acoustics: sensors up to 45 km apart, at least 4 stations.
+    pub fn acoustic() -> Self {
+        AssocConfig {
+            max_station_distance_m: 45_000.0,
+            min_stations: 4,
+            slack_s: 1.0,
+            seed_radius_m: 25_000.0,
+            seed_picks: 7,
+            max_chi2_per_dof: 3.0,
+            dense_stations: 3,
+            dense_picks: 3,
+            locator: LocatorConfig::default(),
+        }
+    }
+}
+
+/// A located event and the picks that made it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Located {
+    /// Best location.
+    pub pos: LatLon,
+    /// Depth below the surface, metres (0 in air).
+    pub depth_m: f64,
+    /// Origin time, seconds since the reference epoch.
+    pub origin_s: f64,
+    /// The solution (covariance, ellipse, fit).
+    pub solution: Solution,
+    /// The picks, inliers only.
+    pub picks: Vec<Pick>,
+    /// Sum of label votes: > 0 blast, < 0 detonation.
+    pub label: f64,
+    /// The weather used.
+    pub weather: Weather,
+}
+
+/// What association produced.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Association {
+    /// Events in order of their first pick.
+    pub events: Vec<Located>,
+    /// Picks that fit no event.
+    pub unassociated: Vec<Pick>,
+    /// Picks refused on arrival (diagnostics): far out of order, unknown station, bad sigma.
+    pub refused: Vec<(Pick, &'static str)>,
+}
+
+/// The associator: stations, medium, weather and settings.
+#[derive(Debug, Clone)]
+pub struct Associator {
+    stations: Vec<Station>,
+    medium: Medium,
+    met: MetTable,
+    config: AssocConfig,
+    /// Per station, the other stations within `max_station_distance_m`, nearest first.
+    neighbours: Vec<Vec<(usize, f64)>>,
+}
+
+impl Associator {
+    /// Build; computes the station distance table.
+    pub fn new(stations: Vec<Station>, medium: Medium, met: MetTable, config: AssocConfig) -> Self {
+        let neighbours = stations
+            .iter()
+            .enumerate()
+            .map(|(i, a)| {
+                let mut n: Vec<(usize, f64)> = stations
+                    .iter()
+                    .enumerate()
+                    .filter(|(j, _)| *j != i)
+                    .map(|(j, b)| (j, distance_m(a.pos, b.pos)))
+                    .filter(|(_, d)| *d <= config.max_station_distance_m)
+                    .collect();
+                n.sort_by(|x, y| x.1.total_cmp(&y.1).then(x.0.cmp(&y.0)));
+                n
+            })
+            .collect();
+        Associator {
+            stations,
+            medium,
+            met,
+            config,
+            neighbours,
+        }
+    }
+
+    /// The stations.
+    pub fn stations(&self) -> &[Station] {
+        &self.stations
+    }
+
+    /// Batch: sort the picks by time and stream them through.
+    pub fn run(&self, mut picks: Vec<Pick>) -> Association {
+        picks.sort_by(|a, b| {
+            a.time_s
+                .total_cmp(&b.time_s)
+                .then(a.station.cmp(&b.station))
+        });
+        let mut s = self.stream();
+        for p in picks {
+            s.push(p);
+        }
+        s.finish()
+    }
+
+    /// A streaming session.
+    pub fn stream(&self) -> Stream<'_> {
+        Stream {
+            assoc: self,
+            pending: BTreeMap::new(),
+            by_station: vec![BTreeSet::new(); self.stations.len()],
+            next_id: 0,
+            newest: f64::NEG_INFINITY,
+            out: Association::default(),
+        }
+    }
+
+    /// The look-back window: the longest time two picks of one event can be apart.
+    pub fn window_s(&self) -> f64 {
+        self.config.max_station_distance_m / self.medium.slowest_mps() + self.config.slack_s
+    }
+}
+
+/// A streaming association session: bounded memory (the picks of one window).
+#[derive(Debug)]
+pub struct Stream<'a> {
+    assoc: &'a Associator,
+    /// Pending picks in time order, keyed by (time in ns, arrival number).
+    pending: BTreeMap<(i64, u64), Pick>,
+    /// The same keys per station.
+    by_station: Vec<BTreeSet<(i64, u64)>>,
+    next_id: u64,
+    newest: f64,
+    out: Association,
+}
+
+fn key_time(t: f64) -> i64 {
+    (t * 1e9).round() as i64
+}
+
+impl Stream<'_> {
+    /// Add a pick. Picks should come in time order; one older than the window is refused.
+    pub fn push(&mut self, p: Pick) {
+        if p.station >= self.assoc.stations.len() {
+            self.out.refused.push((p, "unknown station"));
+            return;
+        }
+        if !(p.sigma_s.is_finite() && p.sigma_s > 0.0 && p.time_s.is_finite()) {
+            self.out
+                .refused
+                .push((p, "sigma or time not a positive finite number"));
+            return;
+        }
+        let window = self.assoc.window_s();
+        if p.time_s < self.newest - window {
+            self.out
+                .refused
+                .push((p, "far out of order (older than the look-back window)"));
+            return;
+        }
+        let key = (key_time(p.time_s), self.next_id);
+        self.next_id += 1;
+        self.newest = self.newest.max(p.time_s);
+        self.by_station[p.station].insert(key);
+        self.pending.insert(key, p);
+        let horizon = key_time(self.newest - window);
+        while let Some((&k, _)) = self.pending.first_key_value() {
+            if k.0 < horizon {
+                self.process_oldest();
+            } else {
+                break;
+            }
+        }
+    }
+
+    /// Flush everything pending and return the result.
+    pub fn finish(mut self) -> Association {
+        while !self.pending.is_empty() {
+            self.process_oldest();
+        }
+        self.out
+    }
+
+    /// Picks currently held (for memory checks).
+    pub fn pending_len(&self) -> usize {
+        self.pending.len()
+    }
+
+    fn take(&mut self, key: (i64, u64)) -> Option<Pick> {
+        let p = self.pending.remove(&key)?;
+        self.by_station[p.station].remove(&key);
+        Some(p)
+    }
+
+    /// The pending pick at `station` nearest in time to `t`, within `tol` seconds.
+    fn nearest(&self, station: usize, t: f64, tol: f64) -> Option<((i64, u64), &Pick)> {
+        let lo = (key_time(t - tol), 0);
+        let hi = (key_time(t + tol), u64::MAX);
+        self.by_station[station]
+            .range(lo..=hi)
+            .filter_map(|k| self.pending.get(k).map(|p| (*k, p)))
+            .min_by(|a, b| (a.1.time_s - t).abs().total_cmp(&(b.1.time_s - t).abs()))
+    }
+
+    fn process_oldest(&mut self) {
+        let Some((&pkey, _)) = self.pending.first_key_value() else {
+            return;
+        };
+        let Some(p) = self.take(pkey) else { return };
+        let a = self.assoc;
+        let cfg = &a.config;
+        let slow = a.medium.slowest_mps();
+        // The earliest compatible pick at each neighbouring station: the seeds.
+        let neighbours = &a.neighbours[p.station];
+        let mut early: Vec<(f64, usize, (i64, u64))> = Vec::new();
+        for &(s, d) in neighbours {
+            let lo = (key_time(p.time_s - cfg.slack_s), 0);
+            let hi = (key_time(p.time_s + d / slow + cfg.slack_s), u64::MAX);
+            if let Some(k) = self.by_station[s].range(lo..=hi).next()
+                && let Some(q) = self.pending.get(k)
+            {
+                early.push((q.time_s, s, *k));
+            }
+        }
+        if early.len() + 1 < cfg.min_stations {
+            self.out.unassociated.push(p);
+            return;
+        }
+        early.sort_by(|x, y| x.0.total_cmp(&y.0));
+        early.truncate(cfg.seed_picks);
+        match self.best_solution(&p, &early) {
+            Some((sol, frame, weather, keys)) => {
+                let mut picks = Vec::with_capacity(sol.inliers.len());
+                let mut took_p = false;
+                for &i in &sol.inliers {
+                    match keys[i] {
+                        None => {
+                            took_p = true;
+                            picks.push(p.clone());
+                        }
+                        Some(k) => {
+                            if let Some(q) = self.take(k) {
+                                picks.push(q);
+                            }
+                        }
+                    }
+                }
+                if !took_p {
+                    self.out.unassociated.push(p.clone());
+                }
+                picks.sort_by(|x, y| {
+                    x.time_s
+                        .total_cmp(&y.time_s)
+                        .then(x.station.cmp(&y.station))
+                });
+                let pos = frame.to_latlon(sol.x[0], sol.x[1]);
+                let label = picks.iter().map(|q| q.label).sum();
+                self.out.events.push(Located {
+                    pos,
+                    depth_m: sol.x[2],
+                    origin_s: sol.x[3],
+                    solution: sol,
+                    picks,
+                    label,
+                    weather,
+                });
+            }
+            None => self.out.unassociated.push(p),
+        }
+    }
+
+    /// Consensus over triplets: every pair of the earliest neighbouring picks with p gives up to
+    /// two closed-form TDOA solutions; each is refined on its three picks with the full
+    /// propagation model and scored by looking up, at every neighbouring station, the pending
+    /// pick nearest to the predicted arrival. The best hypotheses are then fitted robustly on
+    /// those picks; the first plausible fit wins.
+    #[allow(clippy::type_complexity)]
+    fn best_solution(
+        &self,
+        p: &Pick,
+        early: &[(f64, usize, (i64, u64))],
+    ) -> Option<(Solution, Frame, Weather, Vec<Option<(i64, u64)>>)> {
+        let a = self.assoc;
+        let cfg = &a.config;
+        let origin = a.stations[p.station].pos;
+        let frame = Frame::new(origin);
+        let weather = a.met.at(origin, p.time_s);
+        let setting = Setting {
+            stations: &a.stations,
+            medium: &a.medium,
+            weather,
+            config: cfg.locator,
+        };
+        let neighbours = &a.neighbours[p.station];
+        let sta_p = frame.station(&a.stations[p.station]);
+        let sta_n: Vec<[f64; 3]> = neighbours
+            .iter()
+            .map(|&(s, _)| frame.station(&a.stations[s]))
+            .collect();
+        let sta_of = |s: usize| -> [f64; 3] {
+            neighbours
+                .iter()
+                .position(|&(n, _)| n == s)
+                .map_or(sta_p, |i| sta_n[i])
+        };
+        let c = match a.medium {
+            Medium::Air { celerity_mps } => {
+                celerity_mps.unwrap_or_else(|| weather.sound_speed_mps())
+            }
+            Medium::Solid { vp_mps, .. } => vp_mps,
+        };
+        let k = cfg.locator.inlier_sigmas;
+        let wind_share = match a.medium {
+            Medium::Air { .. } => cfg.locator.wind_sigma_mps / c,
+            Medium::Solid { .. } => 0.0,
+        };
+        // Score a hypothesis: (stations fitting, chi-square of their picks against the pick
+        // sigmas alone). Ranking by the count, then by that chi-square, prefers the one source
+        // that fits its own picks tightly over a mixture of sources that fits within the
+        // (larger) model tolerance; in a rocket salvo the aliases are only tenths of a second off.
+        let score = |x: [f64; 4]| -> (usize, f64) {
+            let src = frame.source(x[0], x[1], x[2]);
+            let mut count = 0;
+            let mut total = 0.0;
+            let mut add = |q: &Pick, sta: [f64; 3]| {
+                let (tt, _) = travel_time(&a.medium, &weather, q.phase, src, sta);
+                // The seed ignores the wind offset that the final fit estimates: allow for it.
+                let m = crate::locator::model_sigma(&cfg.locator, tt) + tt * wind_share;
+                let r2 = (q.time_s - x[3] - tt).powi(2);
+                if r2 / (q.sigma_s * q.sigma_s + m * m) <= k * k {
+                    count += 1;
+                    total += r2 / (q.sigma_s * q.sigma_s);
+                }
+            };
+            add(p, sta_p);
+            for (i, &(s, _)) in neighbours.iter().enumerate() {
+                let (tt, _) = travel_time(&a.medium, &weather, p.phase, src, sta_n[i]);
+                let m = crate::locator::model_sigma(&cfg.locator, tt) + 0.5;
+                if let Some((_, q)) = self.nearest(s, x[3] + tt, k * m) {
+                    add(q, sta_n[i]);
+                }
+            }
+            (count, total)
+        };
+        let mut tried: Vec<(usize, f64, [f64; 4])> = Vec::new();
+        let seeds: Vec<(&Pick, [f64; 3])> = std::iter::once((p, sta_p))
+            .chain(
+                early
+                    .iter()
+                    .filter_map(|e| self.pending.get(&e.2).map(|q| (q, sta_of(e.1)))),
+            )
+            .collect();
+        let mut trios: Vec<[(&Pick, [f64; 3]); 3]> = Vec::new();
+        for i in 1..seeds.len() {
+            for j in i + 1..seeds.len() {
+                trios.push([seeds[0], seeds[i], seeds[j]]);
+            }
+        }
+        // Where picks come thick (salvos, volleys), the earliest pick at a station may belong to
+        // another source: also pair the first few picks at the nearest stations.
+        let slow = a.medium.slowest_mps();
+        let alternatives: Vec<Vec<(&Pick, [f64; 3])>> = early
+            .iter()
+            .take(cfg.dense_stations)
+            .map(|e| {
+                let d = neighbours.iter().find(|n| n.0 == e.1).map_or(0.0, |n| n.1);
+                let lo = (key_time(p.time_s - cfg.slack_s), 0);
+                let hi = (key_time(p.time_s + d / slow + cfg.slack_s), u64::MAX);
+                self.by_station[e.1]
+                    .range(lo..=hi)
+                    .skip(1)
+                    .take(cfg.dense_picks)
+                    .filter_map(|k| self.pending.get(k).map(|q| (q, sta_of(e.1))))
+                    .collect()
+            })
+            .collect();
+        for i in 0..alternatives.len() {
+            for j in 0..alternatives.len() {
+                if i == j {
+                    continue;
+                }
+                let first_j = seeds.get(j + 1).copied();
+                for &qa in &alternatives[i] {
+                    for qb in alternatives[j].iter().copied().chain(first_j) {
+                        trios.push([seeds[0], qa, qb]);
+                    }
+                }
+            }
+        }
+        for trio in trios {
+            {
+                for (e, n, t0) in tdoa3(&trio, c) {
+                    if e.hypot(n) > cfg.seed_radius_m {
+                        continue;
+                    }
+                    let Some(x) = refine3(&setting, &frame, &trio, [e, n, 0.0, t0]) else {
+                        continue;
+                    };
+                    if x[0].hypot(x[1]) > cfg.seed_radius_m {
+                        continue;
+                    }
+                    let (count, sc) = score(x);
+                    if count >= cfg.min_stations {
+                        tried.push((count, sc, x));
+                    }
+                }
+            }
+        }
+        tried.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.total_cmp(&b.1)));
+        for (_, _, x) in tried.into_iter().take(4) {
+            // The picks for this hypothesis: p, and the nearest pick at each neighbour.
+            let src = frame.source(x[0], x[1], x[2]);
+            let mut keys: Vec<Option<(i64, u64)>> = vec![None];
+            let mut group: Vec<&Pick> = vec![p];
+            for (i, &(s, _)) in neighbours.iter().enumerate() {
+                let (tt, _) = travel_time(&a.medium, &weather, p.phase, src, sta_n[i]);
+                let m = crate::locator::model_sigma(&cfg.locator, tt) + 1.0;
+                if let Some((key, q)) = self.nearest(s, x[3] + tt, k * m) {
+                    keys.push(Some(key));
+                    group.push(q);
+                }
+            }
+            let Some(sol) = locate(&setting, &frame, &group, x, true, cfg.min_stations) else {
+                continue;
+            };
+            // The source must be within hearing range of the stations that heard it: a far
+            // "ghost" along the same bearing fits a distant array almost as well.
+            let near = sol
+                .inliers
+                .iter()
+                .map(|&i| {
+                    let st = frame.station(&a.stations[group[i].station]);
+                    (st[0] - sol.x[0]).hypot(st[1] - sol.x[1])
+                })
+                .fold(f64::INFINITY, f64::min);
+            if near > cfg.seed_radius_m || sol.x[0].hypot(sol.x[1]) > cfg.max_station_distance_m {
+                continue;
+            }
+            // The oldest pick started this search: an event that does not explain it is a ghost
+            // assembled from coincidences in a dense stream, not its source.
+            if !sol.inliers.contains(&0) {
+                continue;
+            }
+            // One source fits its picks with chi-square near its degrees of freedom; a mixture
+            // of several sources does not.
+            if sol.dof > 0 && sol.chi2 > cfg.max_chi2_per_dof * sol.dof as f64 {
+                continue;
+            }
+            return Some((sol, frame, weather, keys));
+        }
+        None
+    }
+}
+
+/// Closed-form 2-D TDOA for three picks at speed `c`: up to two solutions (east, north, origin
+/// time). Squared range equations differenced against the first pick are linear in (x, y, t0);
+/// the first equation then gives a quadratic in t0.
+fn tdoa3(trio: &[(&Pick, [f64; 3]); 3], c: f64) -> Vec<(f64, f64, f64)> {
+    let t_ref = trio[0].0.time_s;
+    let (x0, y0) = (trio[0].1[0], trio[0].1[1]);
+    let c2 = c * c;
+    let mut rows = [[0.0f64; 4]; 2];
+    for (k, (q, sta)) in trio[1..].iter().enumerate() {
+        let (xi, yi) = (sta[0], sta[1]);
+        let ti = q.time_s - t_ref;
+        rows[k] = [
+            -2.0 * (xi - x0),
+            -2.0 * (yi - y0),
+            2.0 * c2 * ti,
+            c2 * ti * ti - (xi * xi + yi * yi - x0 * x0 - y0 * y0),
+        ];
+    }
+    let det = rows[0][0] * rows[1][1] - rows[0][1] * rows[1][0];
+    if det.abs() < 1e-6 {
+        return Vec::new();
+    }
+    let solve = |r0: f64, r1: f64| {
+        (
+            (r0 * rows[1][1] - rows[0][1] * r1) / det,
+            (rows[0][0] * r1 - r0 * rows[1][0]) / det,
+        )
+    };
+    let (ax, ay) = solve(rows[0][3], rows[1][3]);
+    let (bxn, byn) = solve(rows[0][2], rows[1][2]);
+    let (bx, by) = (-bxn, -byn);
+    let (px, py) = (ax - x0, ay - y0);
+    let qa = bx * bx + by * by - c2;
+    let qb = 2.0 * (px * bx + py * by);
+    let qc = px * px + py * py;
+    let mut out = Vec::with_capacity(2);
+    let mut push = |t: f64| {
+        if t <= 1e-6 && t.is_finite() {
+            out.push((ax + bx * t, ay + by * t, t + t_ref));
+        }
+    };
+    if qa.abs() < 1e-12 {
+        if qb.abs() > 1e-12 {
+            push(-qc / qb);
+        }
+    } else {
+        let disc = qb * qb - 4.0 * qa * qc;
+        if disc >= 0.0 {
+            let sq = disc.sqrt();
+            push((-qb + sq) / (2.0 * qa));
+            push((-qb - sq) / (2.0 * qa));
+        }
+    }
+    out
+}
+
+/// Gauss-Newton on three picks with the full model (wind, curvature): the exact fit.
+fn refine3(
+    set: &Setting<'_>,
+    frame: &Frame,
+    trio: &[(&Pick, [f64; 3]); 3],
+    mut x: [f64; 4],
+) -> Option<[f64; 4]> {
+    for _ in 0..4 {
+        let src = frame.source(x[0], x[1], x[2]);
+        let mut a = [[0.0; 3]; 3];
+        let mut b = [0.0; 3];
+        for (q, sta) in trio {
+            let (tt, g) = travel_time(set.medium, &set.weather, q.phase, src, *sta);
+            let r = q.time_s - x[3] - tt;
+            let row = [g[0], g[1], 1.0];
+            for u in 0..3 {
+                b[u] += row[u] * r;
+                for v in 0..3 {
+                    a[u][v] += row[u] * row[v];
+                }
+            }
+        }
+        for (u, row) in a.iter_mut().enumerate() {
+            row[u] += 1e-9;
+        }
+        let d = crate::linalg::solve_spd(&a, &b)?;
+        x = [x[0] + d[0], x[1] + d[1], x[2], x[3] + d[2]];
+        if d[0].abs() + d[1].abs() < 0.01 {
+            break;
+        }
+    }
+    x.iter().all(|v| v.is_finite()).then_some(x)
+}

@@ -1,0 +1,442 @@
+//! The locator: robust, then weighted, nonlinear least squares for (east, north, depth, origin
+//! time) in a local frame, with covariance from the Jacobian at the solution.
+//!
+//! Levenberg-Marquardt written out for four unknowns (see `linalg` for why by hand). Residuals
+//! are arrival times (and back azimuths of array picks); weights are 1 / (sigma² + model²).
+//! Outliers are first down-weighted with a Cauchy loss, then removed (beyond 3.5 sigma), then the
+//! inliers are fitted by plain weighted least squares. The wind along the paths is two more
+//! unknowns with a prior (the met report's error), so its uncertainty widens the ellipse rather
+//! than every pick's tolerance. The covariance is inflated by the reduced chi-square when the
+//! residuals show the stated errors were too small, and the 95 % ellipse uses the chi-square
+//! quantile for two degrees of freedom (5.991).
+
+// Index loops read like the formulas they implement.
+#![allow(clippy::needless_range_loop)]
+
+use crate::linalg::{ellipse, inverse_spd, solve_spd};
+use crate::medium::{Frame, Medium, Phase, Pick, Station, Weather, travel_time};
+
+/// chi-square(2) 0.95 quantile: the 95 % ellipse of a 2-D Gaussian.
+pub const CHI2_2_95: f64 = 5.991_464_547_107_979;
+
+/// Locator settings.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LocatorConfig {
+    /// Propagation-model error as a share of the travel time (the atmosphere or the Earth is not
+    /// exactly the model): added in quadrature to each pick's sigma.
+    pub model_share: f64,
+    /// Fixed model error, seconds, added in quadrature.
+    pub model_sigma_s: f64,
+    /// Residuals beyond this many sigma are outliers.
+    pub inlier_sigmas: f64,
+    /// Iteration cap.
+    pub max_iterations: usize,
+    /// Prior one-sigma error of the met station's wind as a stand-in for the wind along the
+    /// paths, m/s. The wind offset is estimated with each event (two nuisance unknowns with this
+    /// prior), so its uncertainty widens the ellipse instead of loosening every pick.
+    pub wind_sigma_mps: f64,
+}
+
+impl Default for LocatorConfig {
+    fn default() -> Self {
+        LocatorConfig {
+            model_share: 0.0005,
+            model_sigma_s: 0.003,
+            inlier_sigmas: 3.5,
+            max_iterations: 40,
+            wind_sigma_mps: 1.0,
+        }
+    }
+}
+
+/// A located source.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Solution {
+    /// (east, north, depth) metres in the frame, origin time seconds.
+    pub x: [f64; 4],
+    /// Estimated wind offset from the met report, (east, north) m/s.
+    pub wind_offset: (f64, f64),
+    /// Covariance of x, inflated when the residuals demand it.
+    pub cov: [[f64; 4]; 4],
+    /// The uninflated covariance's horizontal RMS, metres: the Cramér-Rao bound at the solution
+    /// for these picks and their stated errors.
+    pub crb_m: f64,
+    /// 95 % ellipse: semi-major, semi-minor (m), azimuth (degrees).
+    pub ellipse95: (f64, f64, f64),
+    /// Sum of squared normalised residuals of the inliers.
+    pub chi2: f64,
+    /// Observations minus unknowns.
+    pub dof: usize,
+    /// RMS of the inliers' time residuals, seconds.
+    pub rms_s: f64,
+    /// Indices (into the picks given) of the inliers.
+    pub inliers: Vec<usize>,
+    /// Distinct stations among the inliers.
+    pub stations: usize,
+}
+
+struct Obs {
+    pick: usize,
+    sta: [f64; 3],
+    phase: Phase,
+    t: f64,
+    sigma: f64,
+    baz: Option<(f64, f64)>,
+}
+
+/// Everything a location needs besides the picks.
+#[derive(Debug, Clone, Copy)]
+pub struct Setting<'a> {
+    /// Stations by index.
+    pub stations: &'a [Station],
+    /// The medium.
+    pub medium: &'a Medium,
+    /// The weather (air only).
+    pub weather: Weather,
+    /// Settings.
+    pub config: LocatorConfig,
+}
+
+/// Unknowns: east, north, depth (m), origin time (s), wind offset east, north (m/s).
+const N: usize = 6;
+
+fn offset_weather(w: &Weather, dwe: f64, dwn: f64) -> Weather {
+    let (we, wn) = w.wind_en();
+    let (e, n) = (we + dwe, wn + dwn);
+    Weather {
+        temperature_c: w.temperature_c,
+        wind_speed_mps: e.hypot(n),
+        wind_from_deg: (e.atan2(n).to_degrees() + 180.0).rem_euclid(360.0),
+    }
+}
+
+/// Predicted arrival (time residual, Jacobian row, weight) for one observation at `x`.
+fn time_row(set: &Setting<'_>, frame_src: [f64; 3], o: &Obs, x: &[f64; N]) -> (f64, [f64; N], f64) {
+    let w = offset_weather(&set.weather, x[4], x[5]);
+    let (tt, g) = travel_time(set.medium, &w, o.phase, frame_src, o.sta);
+    let model = model_sigma(&set.config, tt);
+    let var = o.sigma * o.sigma + model * model;
+    // d tt / d wind = -(tt / c_eff) * unit vector along the path (air only).
+    let (mut gwe, mut gwn) = (0.0, 0.0);
+    if let Medium::Air { .. } = set.medium {
+        let (de, dn) = (o.sta[0] - frame_src[0], o.sta[1] - frame_src[1]);
+        let dh = de.hypot(dn).max(1e-3);
+        let d = (dh * dh + (o.sta[2] - frame_src[2]).powi(2)).sqrt();
+        if tt > 0.0 {
+            let c = d / tt;
+            gwe = -tt / c * de / dh;
+            gwn = -tt / c * dn / dh;
+        }
+    }
+    (
+        o.t - (x[3] + tt),
+        [g[0], g[1], g[2], 1.0, gwe, gwn],
+        1.0 / var,
+    )
+}
+
+/// The propagation-model error for a travel time, seconds: a share of the travel time (capped at
+/// five minutes of travel, beyond which no acoustic event here is located) plus a floor.
+pub fn model_sigma(config: &LocatorConfig, tt: f64) -> f64 {
+    config.model_share * tt.clamp(0.0, 300.0) + config.model_sigma_s
+}
+
+fn baz_row(src: [f64; 3], o: &Obs) -> Option<(f64, [f64; N], f64)> {
+    let (obs_deg, sigma_deg) = o.baz?;
+    let (de, dn) = (src[0] - o.sta[0], src[1] - o.sta[1]);
+    let h2 = (de * de + dn * dn).max(1.0);
+    let pred = de.atan2(dn);
+    let mut r = obs_deg.to_radians() - pred;
+    r = (r + std::f64::consts::PI).rem_euclid(std::f64::consts::TAU) - std::f64::consts::PI;
+    let s = sigma_deg.max(0.1).to_radians();
+    Some((r, [dn / h2, -de / h2, 0.0, 0.0, 0.0, 0.0], 1.0 / (s * s)))
+}
+
+/// Locate from `picks` starting at `start` = (east, north, depth, origin time) in `frame`.
+/// `robust` first down-weights outliers; then outliers are dropped and the rest fitted. Returns
+/// `None` when fewer than `min_stations` stations remain or the system is singular.
+pub fn locate(
+    set: &Setting<'_>,
+    frame: &Frame,
+    picks: &[&Pick],
+    start: [f64; 4],
+    robust: bool,
+    min_stations: usize,
+) -> Option<Solution> {
+    let obs: Vec<Obs> = picks
+        .iter()
+        .enumerate()
+        .map(|(i, p)| Obs {
+            pick: i,
+            sta: frame.station(&set.stations[p.station]),
+            phase: p.phase,
+            t: p.time_s,
+            sigma: p.sigma_s,
+            baz: p.back_azimuth,
+        })
+        .collect();
+    let free_depth = set.medium.free_depth();
+    let mut x = [start[0], start[1], start[2], start[3], 0.0, 0.0];
+    if robust {
+        x = iterate(set, frame, &obs, x, free_depth, true)?;
+    }
+    // Inliers at the robust solution, one pick per station and phase (the best fitting).
+    let mut keep = select_inliers(set, frame, &obs, x);
+    for _ in 0..3 {
+        let sub: Vec<&Obs> = keep.iter().map(|&i| &obs[i]).collect();
+        if distinct_stations(picks, &sub) < min_stations {
+            return None;
+        }
+        let owned: Vec<Obs> = sub
+            .iter()
+            .map(|o| Obs {
+                pick: o.pick,
+                sta: o.sta,
+                phase: o.phase,
+                t: o.t,
+                sigma: o.sigma,
+                baz: o.baz,
+            })
+            .collect();
+        x = iterate(set, frame, &owned, x, free_depth, false)?;
+        let again = select_inliers(set, frame, &obs, x);
+        if again == keep {
+            break;
+        }
+        keep = again;
+    }
+    let sub: Vec<&Obs> = keep.iter().map(|&i| &obs[i]).collect();
+    let stations = distinct_stations(picks, &sub);
+    if stations < min_stations {
+        return None;
+    }
+    finish(set, frame, &sub, x, free_depth, stations)
+}
+
+fn distinct_stations(picks: &[&Pick], sub: &[&Obs]) -> usize {
+    let mut s: Vec<usize> = sub.iter().map(|o| picks[o.pick].station).collect();
+    s.sort_unstable();
+    s.dedup();
+    s.len()
+}
+
+fn select_inliers(set: &Setting<'_>, frame: &Frame, obs: &[Obs], x: [f64; N]) -> Vec<usize> {
+    let src = frame.source(x[0], x[1], x[2]);
+    // Best pick per (station, phase): the one with the smallest normalised residual.
+    let mut best: std::collections::BTreeMap<(u64, u64, u8), (f64, usize)> = Default::default();
+    for (i, o) in obs.iter().enumerate() {
+        let (r, _, w) = time_row(set, src, o, &x);
+        let u = r.abs() * w.sqrt();
+        if u > set.config.inlier_sigmas {
+            continue;
+        }
+        let key = (o.sta[0].to_bits(), o.sta[1].to_bits(), o.phase as u8);
+        match best.get(&key) {
+            Some(&(bu, _)) if bu <= u => {}
+            _ => {
+                best.insert(key, (u, i));
+            }
+        }
+    }
+    let mut keep: Vec<usize> = best.values().map(|v| v.1).collect();
+    keep.sort_unstable();
+    keep
+}
+
+/// Which unknowns are held fixed: depth in air, the wind offset in a solid.
+fn fixed(set: &Setting<'_>) -> [bool; N] {
+    let air = matches!(set.medium, Medium::Air { .. });
+    [false, false, !set.medium.free_depth(), false, !air, !air]
+}
+
+/// Accumulate the normal equations at `x` (with the wind prior), return (A, b, cost).
+fn normal(
+    set: &Setting<'_>,
+    frame: &Frame,
+    obs: &[Obs],
+    x: &[f64; N],
+    robust: bool,
+) -> ([[f64; N]; N], [f64; N], f64) {
+    let src = frame.source(x[0], x[1], x[2]);
+    let mut a = [[0.0; N]; N];
+    let mut b = [0.0; N];
+    let mut cost = 0.0;
+    let mut add = |r: f64, g: [f64; N], w: f64| {
+        let u2 = r * r * w;
+        cost += loss(u2, robust);
+        let w = w * if robust { cauchy_weight(u2) } else { 1.0 };
+        for i in 0..N {
+            b[i] += w * g[i] * r;
+            for j in 0..N {
+                a[i][j] += w * g[i] * g[j];
+            }
+        }
+    };
+    for o in obs {
+        let (r, g, w) = time_row(set, src, o, x);
+        add(r, g, w);
+        if let Some((rb, gb, wb)) = baz_row(src, o) {
+            add(rb, gb, wb);
+        }
+    }
+    let fix = fixed(set);
+    if !fix[4] {
+        // Prior: the wind offset is zero with sigma wind_sigma_mps.
+        let p = 1.0 / (set.config.wind_sigma_mps * set.config.wind_sigma_mps);
+        for k in [4, 5] {
+            a[k][k] += p;
+            b[k] -= p * x[k];
+            cost += p * x[k] * x[k];
+        }
+    }
+    for (k, f) in fix.iter().enumerate() {
+        if *f {
+            for row in a.iter_mut() {
+                row[k] = 0.0;
+            }
+            a[k] = [0.0; N];
+            a[k][k] = 1.0;
+            b[k] = 0.0;
+        }
+    }
+    (a, b, cost)
+}
+
+/// Levenberg-Marquardt; `robust` applies Cauchy weights.
+fn iterate(
+    set: &Setting<'_>,
+    frame: &Frame,
+    obs: &[Obs],
+    mut x: [f64; N],
+    _free_depth: bool,
+    robust: bool,
+) -> Option<[f64; N]> {
+    let mut lambda = 1e-3;
+    let (mut a, mut b, mut cost) = normal(set, frame, obs, &x, robust);
+    for _ in 0..set.config.max_iterations {
+        let mut improved = false;
+        for _ in 0..8 {
+            let mut damped = a;
+            for (i, row) in damped.iter_mut().enumerate() {
+                row[i] += lambda * a[i][i].max(1e-12);
+            }
+            let Some(step) = solve_spd(&damped, &b) else {
+                lambda *= 10.0;
+                continue;
+            };
+            let mut nx = x;
+            for i in 0..N {
+                nx[i] += step[i];
+            }
+            nx[2] = nx[2].max(0.0);
+            let (na, nb, nc) = normal(set, frame, obs, &nx, robust);
+            if nc.is_finite() && nc <= cost {
+                let small =
+                    step[0].abs() + step[1].abs() + step[2].abs() < 0.01 && step[3].abs() < 1e-5;
+                x = nx;
+                (a, b, cost) = (na, nb, nc);
+                lambda = (lambda * 0.3).max(1e-9);
+                improved = true;
+                if small {
+                    return Some(x);
+                }
+                break;
+            }
+            lambda *= 10.0;
+        }
+        if !improved {
+            break;
+        }
+    }
+    x.iter().all(|v| v.is_finite()).then_some(x)
+}
+
+fn loss(u2: f64, robust: bool) -> f64 {
+    if robust {
+        // Cauchy with scale 2.385 (95 % efficiency at the Gaussian).
+        let c2 = 2.385f64 * 2.385;
+        c2 * (1.0 + u2 / c2).ln()
+    } else {
+        u2
+    }
+}
+
+fn cauchy_weight(u2: f64) -> f64 {
+    1.0 / (1.0 + u2 / (2.385f64 * 2.385))
+}
+
+fn finish(
+    set: &Setting<'_>,
+    frame: &Frame,
+    sub: &[&Obs],
+    x: [f64; N],
+    free_depth: bool,
+    stations: usize,
+) -> Option<Solution> {
+    let owned: Vec<Obs> = sub
+        .iter()
+        .map(|o| Obs {
+            pick: o.pick,
+            sta: o.sta,
+            phase: o.phase,
+            t: o.t,
+            sigma: o.sigma,
+            baz: o.baz,
+        })
+        .collect();
+    let (a, _, _) = normal(set, frame, &owned, &x, false);
+    let src = frame.source(x[0], x[1], x[2]);
+    let (mut chi2, mut n_obs, mut ss_t) = (0.0, 0usize, 0.0);
+    for o in &owned {
+        let (r, _, w) = time_row(set, src, o, &x);
+        chi2 += r * r * w;
+        ss_t += r * r;
+        n_obs += 1;
+        if let Some((rb, _, wb)) = baz_row(src, o) {
+            chi2 += rb * rb * wb;
+            n_obs += 1;
+        }
+    }
+    let n_unknown = if free_depth { 4 } else { 3 };
+    let full = inverse_spd(&a)?;
+    let dof = n_obs.saturating_sub(n_unknown);
+    // Inflate only when the residuals show the stated errors were too small: chi-square per
+    // degree of freedom beyond its own spread (mean 1, sd sqrt(2/dof)) by two sd.
+    let ratio = if dof > 0 { chi2 / dof as f64 } else { 1.0 };
+    let inflate = if dof > 0 && ratio > 1.0 + 2.0 * (2.0 / dof as f64).sqrt() {
+        ratio
+    } else {
+        1.0
+    };
+    let fix = fixed(set);
+    let mut cov = [[0.0; 4]; 4];
+    for i in 0..4 {
+        for j in 0..4 {
+            cov[i][j] = if fix[i] || fix[j] {
+                0.0
+            } else {
+                full[i][j] * inflate
+            };
+        }
+    }
+    // The bound from the picks alone: the same system without the wind unknowns.
+    let mut a4 = [[0.0; 4]; 4];
+    for i in 0..4 {
+        for j in 0..4 {
+            a4[i][j] = a[i][j];
+        }
+    }
+    let crb_m = inverse_spd(&a4).map_or(f64::NAN, |c| (c[0][0] + c[1][1]).sqrt());
+    Some(Solution {
+        x: [x[0], x[1], x[2], x[3]],
+        wind_offset: (x[4], x[5]),
+        cov,
+        crb_m,
+        ellipse95: ellipse(cov[0][0], cov[0][1], cov[1][1], CHI2_2_95),
+        chi2,
+        dof,
+        rms_s: (ss_t / owned.len().max(1) as f64).sqrt(),
+        inliers: owned.iter().map(|o| o.pick).collect(),
+        stations,
+    })
+}
