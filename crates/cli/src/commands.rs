@@ -706,7 +706,7 @@ fn process(
     let t = std::time::Instant::now();
     let agreement_bytes = fs::read(agreement_path)
         .with_context(|| format!("cannot read agreement {}", agreement_path.display()))?;
-    truce_model::Agreement::from_json(&agreement_bytes)
+    let agreement = truce_model::Agreement::from_json(&agreement_bytes)
         .with_context(|| format!("agreement {} is unusable", agreement_path.display()))?;
     let registry_bytes = fs::read(sensors)
         .with_context(|| format!("cannot read sensor registry {}", sensors.display()))?;
@@ -762,6 +762,7 @@ fn process(
     spinner.enable_steady_tick(std::time::Duration::from_millis(120));
     let output = truce_engine::run(
         &truce_engine::Input {
+            agreement: Some(agreement),
             registry: registry.clone(),
             observations,
         },
@@ -773,9 +774,7 @@ fn process(
         out.join("events.geojson"),
         serde_json::to_string_pretty(&events)? + "\n",
     )?;
-    let violations = serde_json::json!({"type": "FeatureCollection",
-        "note": "assessment against the agreement is not implemented yet (issue 5): no findings",
-        "features": []});
+    let violations = truce_engine::violations_geojson(&output.findings, &registry);
     fs::write(
         out.join("violations.geojson"),
         serde_json::to_string_pretty(&violations)? + "\n",
@@ -797,6 +796,7 @@ fn process(
         "observations": {"lines": total.lines, "accepted": total.accepted,
             "rejected": total.rejected(), "by_reason": total.by_reason.iter().map(|(r, n)| (r.code(), n)).collect::<std::collections::BTreeMap<_, _>>()},
         "events": output.events.len(), "events_by_type_and_method": by_kind,
+        "findings": output.findings.len(),
         "unassociated_picks": output.unassociated_picks, "diagnostics": output.diagnostics,
         "checkpoint_size": store.evidence().size(),
     });
@@ -813,7 +813,24 @@ fn process(
     for (why, n) in &output.diagnostics {
         say!("skipped: {n} x {why}");
     }
-    say!("findings:          (assessment comes with issue 5)");
+    say!("findings:          {:>9}", output.findings.len());
+    let mut table: std::collections::BTreeMap<(String, String, String), u64> = Default::default();
+    for f in &output.findings {
+        let party = f.party.clone().unwrap_or_else(|| "-".into());
+        *table
+            .entry((f.kind.to_owned(), party, f.grade.to_owned()))
+            .or_default() += 1;
+    }
+    say!(
+        "  {:<28}{:<7}{:<11}{:>7}",
+        "type",
+        "party",
+        "grade",
+        "count"
+    );
+    for ((kind, party, grade), n) in &table {
+        say!("  {kind:<28}{party:<7}{grade:<11}{n:>7}");
+    }
     say!(
         "wrote {} in {:.1} s",
         out.display(),

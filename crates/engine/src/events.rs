@@ -48,3 +48,46 @@ pub fn feature(e: &Event, registry: &SensorRegistry) -> Value {
 pub fn events_geojson(events: &[Event], registry: &SensorRegistry) -> Value {
     json!({"type": "FeatureCollection", "features": events.iter().map(|e| feature(e, registry)).collect::<Vec<_>>()})
 }
+
+/// One finding as a GeoJSON Feature (FORMATS section 4).
+pub fn finding_feature(f: &crate::Finding, registry: &SensorRegistry) -> Value {
+    let ell = |c: &[f64; 3]| {
+        let (a, b, az) = truce_locate::linalg::ellipse(c[0], c[1], c[2], truce_locate::CHI2_2_95);
+        json!({"semi_major_m": round(a, 1), "semi_minor_m": round(b, 1), "azimuth_deg": round(az, 1)})
+    };
+    let sensors: std::collections::BTreeSet<&str> =
+        f.evidence.iter().map(|r| r.sensor.as_str()).collect();
+    let owners: std::collections::BTreeSet<String> = sensors
+        .iter()
+        .filter_map(|s| registry.get(s).map(|x| x.owner.clone()))
+        .collect();
+    let kinds: std::collections::BTreeSet<&str> =
+        f.evidence.iter().map(|r| r.kind.as_str()).collect();
+    let mut props = json!({
+        "id": f.id,
+        "type": f.kind,
+        "party": f.party,
+        "p_party": f.p_party.map(|p| round(p, 3)),
+        "grade": f.grade,
+        "time": f.time.to_string(),
+        "time_end": f.time_end.to_string(),
+        "weapon_class": f.weapon_class,
+        "ellipse95": ell(&f.cov),
+        "impact": f.impact.as_ref().map(|im| json!({"lat": round(im.pos.lat_deg, 6), "lon": round(im.pos.lon_deg, 6),
+            "time": im.time.to_string(), "ellipse95": ell(&im.cov)})),
+        "evidence": f.evidence.iter().map(|r| json!({"leaf_index": r.leaf_index, "leaf_hash": r.leaf_hash, "sensor": r.sensor, "kind": r.kind})).collect::<Vec<_>>(),
+        "corroboration": {"sensors": sensors.len(), "owners": owners, "kinds": kinds},
+        "method": f.method,
+    });
+    if let Some(d) = f.distance_to_line_m {
+        props["distance_to_line_km"] = json!(round(d / 1000.0, 3));
+    }
+    json!({"type": "Feature",
+        "geometry": {"type": "Point", "coordinates": [round(f.pos.lon_deg, 6), round(f.pos.lat_deg, 6)]},
+        "properties": props})
+}
+
+/// `violations.geojson`.
+pub fn violations_geojson(findings: &[crate::Finding], registry: &SensorRegistry) -> Value {
+    json!({"type": "FeatureCollection", "features": findings.iter().map(|f| finding_feature(f, registry)).collect::<Vec<_>>()})
+}

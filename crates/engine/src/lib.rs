@@ -6,11 +6,12 @@
 //!
 //! ```
 //! use truce_engine::{Input, run};
-//! let out = run(&Input { registry: Default::default(), observations: vec![] }, &Default::default());
+//! let out = run(&Input { agreement: None, registry: Default::default(), observations: vec![] }, &Default::default());
 //! assert!(out.events.is_empty());
 //! ```
 
 mod events;
+pub mod findings;
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -22,7 +23,8 @@ use truce_locate::{
 };
 use truce_model::{Observation, ObservationBody, SensorRegistry, Signal, UtcNanos, WeaponClass};
 
-pub use events::{events_geojson, feature};
+pub use events::{events_geojson, feature, violations_geojson};
+pub use findings::{Finding, Sighting};
 
 /// One accepted observation and where it sits in the evidence log.
 #[derive(Debug, Clone, PartialEq)]
@@ -38,6 +40,8 @@ pub struct Evidence {
 /// The engine's input.
 #[derive(Debug, Clone, Default)]
 pub struct Input {
+    /// The agreement; without one, no findings are assessed.
+    pub agreement: Option<truce_model::Agreement>,
     /// The sensor registry.
     pub registry: SensorRegistry,
     /// Accepted observations, in log order.
@@ -119,6 +123,8 @@ pub type Diagnostics = BTreeMap<String, u64>;
 pub struct Output {
     /// Located events, by time then id.
     pub events: Vec<Event>,
+    /// Findings (FORMATS section 4), by time then id.
+    pub findings: Vec<Finding>,
     /// Picks that fit no event.
     pub unassociated_picks: u64,
     /// Skipped inputs by reason.
@@ -152,6 +158,7 @@ pub fn run(input: &Input, config: &Config) -> Output {
     let mut picks: Vec<Pick> = Vec::new();
     let mut met: Vec<MetReport> = Vec::new();
     let mut fixes: Vec<(EventKind, Fix, &Evidence, Option<WeaponClass>)> = Vec::new();
+    let mut sightings: Vec<Sighting> = Vec::new();
     for ev in &input.observations {
         let o = &ev.observation;
         let Some(sensor) = sensors.get(o.sensor.as_str()) else {
@@ -222,6 +229,19 @@ pub fn run(input: &Input, config: &Config) -> Output {
                         .or_default() += 1
                 }
             },
+            ObservationBody::DroneDetection(d) => sightings.push(Sighting {
+                pos: LatLon::new(d.target.lat_deg, d.target.lon_deg),
+                sigma_m: d.target.sigma_m,
+                class: d.class,
+                class_p: d.class_p,
+                time: o.time,
+                evidence: EvidenceRef {
+                    leaf_index: ev.leaf_index,
+                    leaf_hash: ev.leaf_hash.clone(),
+                    sensor: o.sensor.clone(),
+                    kind: o.body.kind().to_owned(),
+                },
+            }),
             ObservationBody::RadarTrack(t) => {
                 let class = match t.projectile {
                     truce_model::Projectile::Mortar => Some(WeaponClass::Mortar),
@@ -387,8 +407,19 @@ pub fn run(input: &Input, config: &Config) -> Output {
         e.id = event_id(&e.evidence);
     }
     events.sort_by(|a, b| a.time.cmp(&b.time).then(a.id.cmp(&b.id)));
+    let findings = match &input.agreement {
+        Some(a) => match truce_assess::Zones::new(a.clone()) {
+            Ok(zones) => findings::assess(&zones, &events, &sightings, &input.registry),
+            Err(e) => {
+                *diag.entry(format!("no assessment: {e}")).or_default() += 1;
+                Vec::new()
+            }
+        },
+        None => Vec::new(),
+    };
     Output {
         events,
+        findings,
         unassociated_picks: result.unassociated.len() as u64,
         diagnostics: diag,
         epoch,
@@ -396,7 +427,7 @@ pub fn run(input: &Input, config: &Config) -> Output {
 }
 
 /// Stable id: the first 16 hex digits of SHA-256 over the evidence leaf hashes in log order.
-fn event_id(evidence: &[EvidenceRef]) -> String {
+pub(crate) fn event_id(evidence: &[EvidenceRef]) -> String {
     let mut h = Sha256::new();
     for e in evidence {
         h.update(e.leaf_hash.as_bytes());

@@ -1,0 +1,293 @@
+//! Assessment: located events and weapon sightings checked against the agreement's geometry,
+//! attributed to a party with a probability, graded.
+//!
+//! - [`Zones`]: the agreement on the ellipsoid: control areas, geodesic distance to the
+//!   ceasefire line, buffer zone (explicit polygon or `buffer_km`), withdrawal zones per class
+//!   (`withdrawal_km`), exclusion zones; the effective period.
+//! - [`p_party`]: the probability mass of a Gaussian location error inside each party's area,
+//!   from a fixed, deterministic set of 400 sample points (standard error at most 0.025).
+//! - [`grade`]: FORMATS section 4.
+//!
+//! Knows nothing of files or of the log.
+
+use std::collections::BTreeMap;
+
+use truce_geo::{Area, Enu, LatLon, distance_to_polyline_m};
+use truce_model::{Agreement, Geometry, Role, UtcNanos, WeaponClass};
+
+/// Why an agreement cannot be assessed against.
+#[derive(Debug, thiserror::Error)]
+#[error("agreement: {0}")]
+pub struct ZonesError(pub String);
+
+fn rings(p: &[Vec<truce_model::LonLat>]) -> Vec<Vec<[f64; 2]>> {
+    p.iter()
+        .map(|r| r.iter().map(|c| [c.lon_deg, c.lat_deg]).collect())
+        .collect()
+}
+
+fn area_of(g: &Geometry) -> Option<Vec<Vec<Vec<[f64; 2]>>>> {
+    match g {
+        Geometry::Polygon(p) => Some(vec![rings(p)]),
+        Geometry::MultiPolygon(ps) => Some(ps.iter().map(|p| rings(p)).collect()),
+        _ => None,
+    }
+}
+
+/// The agreement's geometry, ready for queries.
+#[derive(Debug, Clone)]
+pub struct Zones {
+    /// The agreement.
+    pub agreement: Agreement,
+    lines: Vec<Vec<LatLon>>,
+    areas: BTreeMap<String, Area>,
+    buffer: Option<Area>,
+    exclusion: Vec<(String, Area)>,
+}
+
+impl Zones {
+    /// Build from a checked agreement.
+    pub fn new(agreement: Agreement) -> Result<Zones, ZonesError> {
+        let mut lines = Vec::new();
+        let mut polys: BTreeMap<String, Vec<Vec<Vec<[f64; 2]>>>> = BTreeMap::new();
+        let mut buffer = Vec::new();
+        let mut exclusion = Vec::new();
+        for f in &agreement.features {
+            let ll = |l: &[truce_model::LonLat]| {
+                l.iter()
+                    .map(|c| LatLon::new(c.lat_deg, c.lon_deg))
+                    .collect::<Vec<_>>()
+            };
+            match (f.role, &f.geometry) {
+                (Role::CeasefireLine, Geometry::LineString(l)) => lines.push(ll(l)),
+                (Role::CeasefireLine, Geometry::MultiLineString(ls)) => {
+                    lines.extend(ls.iter().map(|l| ll(l)))
+                }
+                (Role::ControlArea, g) => {
+                    let party = f.party.clone().unwrap_or_default();
+                    polys
+                        .entry(party)
+                        .or_default()
+                        .extend(area_of(g).unwrap_or_default());
+                }
+                (Role::BufferZone, g) => buffer.extend(area_of(g).unwrap_or_default()),
+                (Role::ExclusionZone, g) => exclusion.push((
+                    f.name.clone().unwrap_or_else(|| "exclusion zone".into()),
+                    Area::from_rings(&area_of(g).unwrap_or_default()),
+                )),
+                _ => {}
+            }
+        }
+        if lines.is_empty() {
+            return Err(ZonesError("no ceasefire line".into()));
+        }
+        let areas = polys
+            .into_iter()
+            .map(|(p, rs)| (p, Area::from_rings(&rs)))
+            .collect();
+        Ok(Zones {
+            agreement,
+            lines,
+            areas,
+            buffer: (!buffer.is_empty()).then(|| Area::from_rings(&buffer)),
+            exclusion,
+        })
+    }
+
+    /// The party whose control area holds `p`.
+    pub fn party_at(&self, p: LatLon) -> Option<&str> {
+        self.areas
+            .iter()
+            .find(|(_, a)| a.contains(p))
+            .map(|(k, _)| k.as_str())
+    }
+
+    /// The parties, in agreement order.
+    pub fn parties(&self) -> &[String] {
+        &self.agreement.meta.parties
+    }
+
+    /// Geodesic distance from `p` to the ceasefire line, metres.
+    pub fn distance_to_line_m(&self, p: LatLon) -> f64 {
+        self.lines
+            .iter()
+            .filter_map(|l| distance_to_polyline_m(p, l))
+            .map(|c| c.distance_m)
+            .fold(f64::INFINITY, f64::min)
+    }
+
+    /// Whether `p` is in the buffer zone: the explicit polygon, else within `buffer_km`.
+    pub fn in_buffer(&self, p: LatLon) -> bool {
+        match &self.buffer {
+            Some(a) => a.contains(p),
+            None => self.distance_to_line_m(p) <= self.agreement.meta.buffer_km * 1000.0,
+        }
+    }
+
+    /// The withdrawal distance for a class, metres, if the agreement sets one.
+    pub fn withdrawal_m(&self, class: WeaponClass) -> Option<f64> {
+        self.agreement
+            .meta
+            .withdrawal_km
+            .get(&class)
+            .map(|km| km * 1000.0)
+    }
+
+    /// The exclusion zone holding `p`, by name.
+    pub fn exclusion_at(&self, p: LatLon) -> Option<&str> {
+        self.exclusion
+            .iter()
+            .find(|(_, a)| a.contains(p))
+            .map(|(n, _)| n.as_str())
+    }
+
+    /// Whether the agreement is in effect at `t`.
+    pub fn in_effect(&self, t: UtcNanos) -> bool {
+        self.agreement.in_effect_at(t)
+    }
+}
+
+/// Sample points of a standard bivariate normal: 400 points, deterministic (a Fibonacci
+/// lattice pushed through the inverse normal CDF of the radius), so `p_party` is the same on
+/// every machine. Binomial standard error at most 0.5 / sqrt(400) = 0.025.
+fn unit_samples() -> &'static [(f64, f64)] {
+    static S: std::sync::OnceLock<Vec<(f64, f64)>> = std::sync::OnceLock::new();
+    S.get_or_init(|| {
+        const N: usize = 400;
+        let golden = std::f64::consts::PI * (3.0 - 5f64.sqrt());
+        (0..N)
+            .map(|i| {
+                // The radius of a standard 2-D normal has CDF 1 - exp(-r²/2).
+                let u = (i as f64 + 0.5) / N as f64;
+                let r = (-2.0 * (1.0 - u).ln()).sqrt();
+                let a = golden * i as f64;
+                (r * a.cos(), r * a.sin())
+            })
+            .collect()
+    })
+}
+
+/// The probability that a location with covariance `cov` (east-north m²: [ee, en, nn]) around
+/// `pos` lies in each party's control area (the rest is in no party's area).
+pub fn p_party(zones: &Zones, pos: LatLon, cov: [f64; 3]) -> BTreeMap<String, f64> {
+    // Cholesky of the 2x2 covariance.
+    let l11 = cov[0].max(0.0).sqrt();
+    let l21 = if l11 > 0.0 { cov[1] / l11 } else { 0.0 };
+    let l22 = (cov[2] - l21 * l21).max(0.0).sqrt();
+    let frame = Enu::new(pos, 0.0);
+    let samples = unit_samples();
+    let mut counts: BTreeMap<String, f64> =
+        zones.parties().iter().map(|p| (p.clone(), 0.0)).collect();
+    for &(z1, z2) in samples {
+        let (e, n) = (l11 * z1, l21 * z1 + l22 * z2);
+        let (q, _) = frame.from_enu([e, n, 0.0]);
+        if let Some(c) = zones.party_at(q).and_then(|p| counts.get_mut(p)) {
+            *c += 1.0;
+        }
+    }
+    for v in counts.values_mut() {
+        *v /= samples.len() as f64;
+    }
+    counts
+}
+
+/// The most likely party and its probability; the party is `None` when none reaches 0.5.
+pub fn attribute(p: &BTreeMap<String, f64>) -> (Option<String>, f64) {
+    match p
+        .iter()
+        .max_by(|a, b| a.1.total_cmp(b.1).then(b.0.cmp(a.0)))
+    {
+        Some((party, &prob)) if prob >= 0.5 => (Some(party.clone()), prob),
+        Some((_, &prob)) => (None, prob),
+        None => (None, 0.0),
+    }
+}
+
+/// FORMATS section 4 grades: `confirmed` when two or more independent owners or sensor kinds
+/// agree and `p_party` >= 0.95; `probable` when either holds (independent corroboration, or
+/// `p_party` >= 0.95 from several sensors of one owner); else `possible`.
+pub fn grade(owners: usize, kinds: usize, sensors: usize, p_party: f64) -> &'static str {
+    let independent = owners >= 2 || kinds >= 2;
+    if independent && p_party >= 0.95 {
+        "confirmed"
+    } else if independent || (sensors >= 2 && p_party >= 0.95) {
+        "probable"
+    } else {
+        "possible"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DEMO: &str = r#"{"type": "FeatureCollection",
+ "agreement": {"id": "t", "parties": ["A", "B"], "effective_from": "2026-01-10T00:00:00Z",
+   "buffer_km": 2.0, "withdrawal_km": {"artillery_ge100": 25}},
+ "features": [
+   {"type": "Feature", "properties": {"role": "ceasefire_line"}, "geometry": {"type": "LineString", "coordinates": [[37.0, 48.0], [38.0, 48.0]]}},
+   {"type": "Feature", "properties": {"role": "control_area", "party": "A"}, "geometry": {"type": "Polygon", "coordinates": [[[37.0,48.0],[38.0,48.0],[38.0,48.5],[37.0,48.5],[37.0,48.0]]]}},
+   {"type": "Feature", "properties": {"role": "control_area", "party": "B"}, "geometry": {"type": "Polygon", "coordinates": [[[37.0,47.5],[38.0,47.5],[38.0,48.0],[37.0,48.0],[37.0,47.5]]]}},
+   {"type": "Feature", "properties": {"role": "exclusion_zone", "name": "plant"}, "geometry": {"type": "Polygon", "coordinates": [[[37.4,48.2],[37.5,48.2],[37.5,48.3],[37.4,48.3],[37.4,48.2]]]}}
+ ]}"#;
+
+    fn zones() -> Zones {
+        Zones::new(Agreement::from_json(DEMO.as_bytes()).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn distances_and_zones() {
+        let z = zones();
+        let p = truce_geo::direct(LatLon::new(48.0, 37.5), 0.0, 1500.0);
+        // Segments are geodesics (which bow north of the parallel by about 120 m here): check
+        // against a brute-force walk along the geodesic.
+        let (a, b) = (LatLon::new(48.0, 37.0), LatLon::new(48.0, 38.0));
+        let inv = truce_geo::inverse(a, b);
+        let brute = (0..=20_000)
+            .map(|k| {
+                truce_geo::distance_m(
+                    p,
+                    truce_geo::direct(a, inv.azimuth1_deg, inv.distance_m * k as f64 / 20_000.0),
+                )
+            })
+            .fold(f64::INFINITY, f64::min);
+        assert!(
+            (z.distance_to_line_m(p) - brute).abs() < 0.5,
+            "{} vs {brute}",
+            z.distance_to_line_m(p)
+        );
+        assert!((brute - 1380.0).abs() < 30.0, "{brute}");
+        assert!(z.in_buffer(p));
+        assert_eq!(z.party_at(p), Some("A"));
+        assert!(!z.in_buffer(truce_geo::direct(p, 0.0, 1000.0)));
+        assert_eq!(z.exclusion_at(LatLon::new(48.25, 37.45)), Some("plant"));
+        assert_eq!(z.withdrawal_m(WeaponClass::ArtilleryGe100), Some(25_000.0));
+    }
+
+    #[test]
+    fn p_party_is_the_mass_on_each_side() {
+        let z = zones();
+        let on_line = LatLon::new(48.0, 37.5);
+        let p = p_party(&z, on_line, [100.0 * 100.0, 0.0, 100.0 * 100.0]);
+        assert!(
+            (p["A"] - 0.5).abs() < 0.05 && (p["B"] - 0.5).abs() < 0.05,
+            "{p:?}"
+        );
+        // 2 sigma north of the line: P(A) = Phi(2) = 0.977.
+        let north = truce_geo::direct(on_line, 0.0, 200.0);
+        let p = p_party(&z, north, [100.0 * 100.0, 0.0, 100.0 * 100.0]);
+        assert!((p["A"] - 0.977).abs() < 0.025, "{p:?}");
+        assert_eq!(attribute(&p).0.as_deref(), Some("A"));
+        // Deterministic.
+        assert_eq!(p, p_party(&z, north, [100.0 * 100.0, 0.0, 100.0 * 100.0]));
+    }
+
+    #[test]
+    fn grades_follow_formats() {
+        assert_eq!(grade(2, 1, 5, 0.97), "confirmed");
+        assert_eq!(grade(1, 2, 2, 0.96), "confirmed");
+        assert_eq!(grade(2, 1, 5, 0.9), "probable");
+        assert_eq!(grade(1, 1, 5, 0.99), "probable");
+        assert_eq!(grade(1, 1, 1, 0.99), "possible");
+    }
+}

@@ -1,0 +1,413 @@
+//! The assessment stage: events and drone sightings against the agreement (truce-assess),
+//! giving FORMATS section 4 findings.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use truce_assess::{Zones, attribute, grade, p_party};
+use truce_geo::{LatLon, distance_m};
+use truce_model::{SensorRegistry, UtcNanos, WeaponClass};
+
+use crate::{Event, EventKind, EvidenceRef};
+
+/// A linked impact of a firing.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LinkedImpact {
+    /// Where.
+    pub pos: LatLon,
+    /// When.
+    pub time: UtcNanos,
+    /// Covariance [ee, en, nn], m².
+    pub cov: [f64; 3],
+}
+
+/// One finding.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Finding {
+    /// Stable id (from the evidence).
+    pub id: String,
+    /// FORMATS type.
+    pub kind: &'static str,
+    /// Attributed party.
+    pub party: Option<String>,
+    /// Probability that the location is in `party`'s area (or the largest, when none).
+    pub p_party: Option<f64>,
+    /// Grade.
+    pub grade: &'static str,
+    /// Time.
+    pub time: UtcNanos,
+    /// Last seen.
+    pub time_end: UtcNanos,
+    /// Location.
+    pub pos: LatLon,
+    /// Covariance [ee, en, nn], m².
+    pub cov: [f64; 3],
+    /// Weapon class.
+    pub weapon_class: Option<WeaponClass>,
+    /// For firings: the impact.
+    pub impact: Option<LinkedImpact>,
+    /// Evidence.
+    pub evidence: Vec<EvidenceRef>,
+    /// How located.
+    pub method: String,
+    /// Distance to the ceasefire line, m (sightings).
+    pub distance_to_line_m: Option<f64>,
+}
+
+/// A drone detection, as the assessment reads it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sighting {
+    /// Where.
+    pub pos: LatLon,
+    /// One-sigma position error, m.
+    pub sigma_m: f64,
+    /// Class.
+    pub class: WeaponClass,
+    /// Confidence of the class.
+    pub class_p: f64,
+    /// When.
+    pub time: UtcNanos,
+    /// Evidence.
+    pub evidence: EvidenceRef,
+}
+
+/// Sightings below this class confidence never make a finding on their own.
+pub const MIN_CLASS_P: f64 = 0.5;
+
+/// Time of flight window for linking an impact to a firing: implied mean speed between these,
+/// m/s (mortar rounds average about 150 m/s, rockets and missiles up to 1,000 m/s).
+pub const LINK_SPEED_MPS: (f64, f64) = (120.0, 1100.0);
+
+fn corroborate(e: &[EvidenceRef], registry: &SensorRegistry) -> (usize, usize, usize) {
+    let sensors: BTreeSet<&str> = e.iter().map(|r| r.sensor.as_str()).collect();
+    let owners: BTreeSet<&str> = sensors
+        .iter()
+        .filter_map(|s| registry.get(s).map(|x| x.owner.as_str()))
+        .collect();
+    let kinds: BTreeSet<&str> = e.iter().map(|r| r.kind.as_str()).collect();
+    (owners.len(), kinds.len(), sensors.len())
+}
+
+/// Assess events and sightings. Deterministic: inputs are processed in time order.
+pub fn assess(
+    zones: &Zones,
+    events: &[Event],
+    sightings: &[Sighting],
+    registry: &SensorRegistry,
+) -> Vec<Finding> {
+    let mut out = Vec::new();
+    // Link impacts to firings: each firing takes the unclaimed impact whose implied speed is
+    // plausible and whose time is nearest after it.
+    let mut claimed = vec![false; events.len()];
+    let mut links: BTreeMap<usize, usize> = BTreeMap::new();
+    for (i, f) in events
+        .iter()
+        .enumerate()
+        .filter(|(_, e)| e.kind == EventKind::Firing)
+    {
+        let best = events
+            .iter()
+            .enumerate()
+            .filter(|(j, e)| e.kind == EventKind::Impact && !claimed[*j] && e.time > f.time)
+            .filter_map(|(j, e)| {
+                let dt = (e.time.0 - f.time.0) as f64 * 1e-9;
+                let d = distance_m(f.pos, e.pos);
+                let v = d / dt;
+                (d > 300.0 && v >= LINK_SPEED_MPS.0 && v <= LINK_SPEED_MPS.1).then_some((j, dt))
+            })
+            .min_by(|a, b| a.1.total_cmp(&b.1));
+        if let Some((j, _)) = best {
+            claimed[j] = true;
+            links.insert(i, j);
+        }
+    }
+    for (i, e) in events.iter().enumerate() {
+        if !zones.in_effect(e.time) {
+            continue;
+        }
+        let kind = match e.kind {
+            EventKind::Firing => "firing",
+            EventKind::Impact if claimed[i] => continue,
+            EventKind::Impact => "impact",
+        };
+        let mut evidence = e.evidence.clone();
+        let impact = links.get(&i).map(|&j| {
+            evidence.extend(events[j].evidence.iter().cloned());
+            LinkedImpact {
+                pos: events[j].pos,
+                time: events[j].time,
+                cov: events[j].cov,
+            }
+        });
+        evidence.sort();
+        evidence.dedup();
+        // A firing is attributed to the party whose area the launch is in; an impact alone
+        // says where a round fell, not who fired it.
+        let (party, p) = if kind == "firing" {
+            let probs = p_party(zones, e.pos, e.cov);
+            let (party, p) = attribute(&probs);
+            (party, Some(p))
+        } else {
+            (None, None)
+        };
+        let (owners, kinds, sensors) = corroborate(&evidence, registry);
+        out.push(Finding {
+            id: e.id.clone(),
+            kind,
+            party,
+            p_party: p,
+            grade: grade(owners, kinds, sensors, p.unwrap_or(0.0)),
+            time: e.time,
+            time_end: impact
+                .as_ref()
+                .map_or(e.time_end, |im| im.time.max(e.time_end)),
+            pos: e.pos,
+            cov: e.cov,
+            weapon_class: e.weapon_class,
+            impact,
+            evidence,
+            method: e.method.clone(),
+            distance_to_line_m: None,
+        });
+    }
+    out.extend(assess_sightings(zones, sightings, registry));
+    out.sort_by(|a, b| a.time.cmp(&b.time).then(a.id.cmp(&b.id)));
+    out
+}
+
+/// One object seen by drones, possibly many times.
+struct Object {
+    pos: LatLon,
+    var: f64,
+    classes: BTreeMap<WeaponClass, f64>,
+    best_p: f64,
+    first: UtcNanos,
+    last: UtcNanos,
+    evidence: Vec<EvidenceRef>,
+}
+
+fn assess_sightings(
+    zones: &Zones,
+    sightings: &[Sighting],
+    registry: &SensorRegistry,
+) -> Vec<Finding> {
+    let mut order: Vec<&Sighting> = sightings.iter().collect();
+    order.sort_by(|a, b| {
+        a.time
+            .cmp(&b.time)
+            .then(a.evidence.leaf_index.cmp(&b.evidence.leaf_index))
+    });
+    // Repeated sightings of one object: same place within three combined sigmas (plus 30 m for
+    // a weapon that shifts), compatible class (or `unknown`).
+    let mut objects: Vec<Object> = Vec::new();
+    for s in order {
+        let var = s.sigma_m * s.sigma_m;
+        let hit = objects.iter_mut().find(|o| {
+            let gate = 3.0 * (o.var + var).sqrt() + 30.0;
+            let compatible = s.class == WeaponClass::Unknown
+                || o.classes
+                    .keys()
+                    .all(|c| *c == WeaponClass::Unknown || *c == s.class);
+            compatible && distance_m(o.pos, s.pos) <= gate
+        });
+        match hit {
+            Some(o) => {
+                // Information-weighted mean position (small distances: linear in degrees).
+                let w = o.var / (o.var + var);
+                o.pos = LatLon::new(
+                    o.pos.lat_deg + w * (s.pos.lat_deg - o.pos.lat_deg),
+                    o.pos.lon_deg + w * (s.pos.lon_deg - o.pos.lon_deg),
+                );
+                o.var = o.var * var / (o.var + var);
+                *o.classes.entry(s.class).or_default() += s.class_p;
+                o.best_p = o.best_p.max(s.class_p);
+                o.last = o.last.max(s.time);
+                o.evidence.push(s.evidence.clone());
+            }
+            None => objects.push(Object {
+                pos: s.pos,
+                var,
+                classes: BTreeMap::from([(s.class, s.class_p)]),
+                best_p: s.class_p,
+                first: s.time,
+                last: s.time,
+                evidence: vec![s.evidence.clone()],
+            }),
+        }
+    }
+    let mut out = Vec::new();
+    for o in objects {
+        if o.best_p < MIN_CLASS_P || !zones.in_effect(o.first) {
+            continue;
+        }
+        let class = o
+            .classes
+            .iter()
+            .filter(|(c, _)| **c != WeaponClass::Unknown)
+            .max_by(|a, b| a.1.total_cmp(b.1))
+            .map_or(WeaponClass::Unknown, |(c, _)| *c);
+        let cov = [o.var, 0.0, o.var];
+        let probs = p_party(zones, o.pos, cov);
+        let (party, p) = attribute(&probs);
+        let dist = zones.distance_to_line_m(o.pos);
+        let mut evidence = o.evidence.clone();
+        evidence.sort();
+        let (owners, kinds, sensors) = corroborate(&evidence, registry);
+        let id = crate::event_id(&evidence);
+        let mut add = |kind: &'static str, party: Option<String>| {
+            out.push(Finding {
+                id: format!("{id}-{}", &kind[..3]),
+                kind,
+                party,
+                p_party: Some(p),
+                grade: grade(owners, kinds, sensors, p),
+                time: o.first,
+                time_end: o.last,
+                pos: o.pos,
+                cov,
+                weapon_class: Some(class),
+                impact: None,
+                evidence: evidence.clone(),
+                method: "drone".into(),
+                distance_to_line_m: Some(dist),
+            });
+        };
+        if let (Some(w), Some(party)) = (zones.withdrawal_m(class), &party)
+            && dist < w
+        {
+            add("weapon_in_withdrawal_zone", Some(party.clone()));
+        }
+        if zones.in_buffer(o.pos) {
+            add("buffer_zone_presence", party.clone());
+        }
+        if zones.exclusion_at(o.pos).is_some() {
+            add("exclusion_zone_presence", party.clone());
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use truce_geo::direct;
+    use truce_model::Agreement;
+
+    const AGREEMENT: &str = r#"{"type": "FeatureCollection",
+ "agreement": {"id": "t", "parties": ["A", "B"], "effective_from": "2026-01-10T00:00:00Z",
+   "buffer_km": 2.0, "withdrawal_km": {"tank": 15}},
+ "features": [
+   {"type": "Feature", "properties": {"role": "ceasefire_line"}, "geometry": {"type": "LineString", "coordinates": [[37.0, 48.0], [38.0, 48.0]]}},
+   {"type": "Feature", "properties": {"role": "control_area", "party": "A"}, "geometry": {"type": "Polygon", "coordinates": [[[37.0,48.0],[38.0,48.0],[38.0,48.5],[37.0,48.5],[37.0,48.0]]]}},
+   {"type": "Feature", "properties": {"role": "control_area", "party": "B"}, "geometry": {"type": "Polygon", "coordinates": [[[37.0,47.5],[38.0,47.5],[38.0,48.0],[37.0,48.0],[37.0,47.5]]]}}
+ ]}"#;
+
+    fn zones() -> Zones {
+        Zones::new(Agreement::from_json(AGREEMENT.as_bytes()).unwrap()).unwrap()
+    }
+
+    fn evidence(i: u64, sensor: &str, kind: &str) -> EvidenceRef {
+        EvidenceRef {
+            leaf_index: i,
+            leaf_hash: format!("{i:064x}"),
+            sensor: sensor.into(),
+            kind: kind.into(),
+        }
+    }
+
+    fn event(kind: EventKind, pos: LatLon, t: &str, i: u64) -> Event {
+        Event {
+            id: format!("ev-{i}"),
+            kind,
+            pos,
+            time: UtcNanos::parse(t).unwrap(),
+            time_end: UtcNanos::parse(t).unwrap(),
+            cov: [400.0, 0.0, 400.0],
+            weapon_class: None,
+            evidence: vec![
+                evidence(i, "AC-1", "acoustic_pick"),
+                evidence(i + 1, "AC-2", "acoustic_pick"),
+            ],
+            method: "acoustic".into(),
+            crb_m: None,
+            fit: None,
+        }
+    }
+
+    #[test]
+    fn a_firing_is_attributed_and_linked_to_its_impact() {
+        let launch = LatLon::new(48.2, 37.5);
+        let impact = direct(launch, 180.0, 25_000.0); // in B, 75 s later at 333 m/s
+        let events = vec![
+            event(EventKind::Firing, launch, "2026-01-12T10:00:00Z", 1),
+            event(EventKind::Impact, impact, "2026-01-12T10:01:15Z", 3),
+            event(
+                EventKind::Impact,
+                LatLon::new(47.8, 37.9),
+                "2026-01-12T12:00:00Z",
+                5,
+            ),
+            event(EventKind::Firing, launch, "2026-01-09T10:00:00Z", 7),
+        ];
+        let f = assess(&zones(), &events, &[], &SensorRegistry::default());
+        assert_eq!(f.len(), 2, "{f:#?}");
+        assert_eq!((f[0].kind, f[0].party.as_deref()), ("firing", Some("A")));
+        assert!(f[0].p_party.unwrap() > 0.99);
+        assert_eq!(f[0].impact.as_ref().unwrap().pos, impact);
+        assert_eq!(f[0].evidence.len(), 4);
+        // The unlinked impact is an impact finding without a party; the firing before the
+        // agreement took effect is no finding at all.
+        assert_eq!((f[1].kind, f[1].party.as_deref()), ("impact", None));
+    }
+
+    #[test]
+    fn repeated_sightings_make_one_finding_and_weak_ones_none() {
+        let tank = LatLon::new(48.05, 37.5); // 5.6 km from the line in A: inside 15 km
+        let s = |i: u64, pos: LatLon, p: f64, t: &str, class: WeaponClass| Sighting {
+            pos,
+            sigma_m: 15.0,
+            class,
+            class_p: p,
+            time: UtcNanos::parse(t).unwrap(),
+            evidence: evidence(
+                i,
+                if i.is_multiple_of(2) { "DR-1" } else { "DR-2" },
+                "drone_detection",
+            ),
+        };
+        let sightings = vec![
+            s(1, tank, 0.9, "2026-01-12T10:00:00Z", WeaponClass::Tank),
+            s(
+                2,
+                direct(tank, 45.0, 20.0),
+                0.8,
+                "2026-01-12T11:00:00Z",
+                WeaponClass::Tank,
+            ),
+            s(
+                3,
+                direct(tank, 90.0, 30.0),
+                0.4,
+                "2026-01-12T11:30:00Z",
+                WeaponClass::Unknown,
+            ),
+            // Weak alone: no finding.
+            s(
+                4,
+                LatLon::new(48.3, 37.2),
+                0.3,
+                "2026-01-12T10:00:00Z",
+                WeaponClass::Tank,
+            ),
+        ];
+        let f = assess(&zones(), &[], &sightings, &SensorRegistry::default());
+        assert_eq!(f.len(), 1, "{f:#?}");
+        assert_eq!(
+            (f[0].kind, f[0].party.as_deref()),
+            ("weapon_in_withdrawal_zone", Some("A"))
+        );
+        assert_eq!(f[0].evidence.len(), 3);
+        // 0.05 degrees of latitude is 5.56 km; the geodesic line bows ~120 m north mid-segment.
+        let d = f[0].distance_to_line_m.unwrap();
+        assert!((5400.0..5500.0).contains(&d), "{d}");
+    }
+}
