@@ -508,71 +508,100 @@ fn write_sample(out: &Path) -> Result<()> {
     Ok(())
 }
 
+/// The built-in scenario of the demo (the same file as scenarios/small.toml).
+const DEMO_SCENARIO: &str = include_str!("../../../scenarios/small.toml");
+
 fn demo(out: Option<PathBuf>) -> Result<ExitCode> {
-    let tmp;
     let root = match out {
         Some(p) => p,
-        None => {
-            tmp = std::env::temp_dir().join(format!("truce-demo-{}", std::process::id()));
-            tmp
-        }
+        None => std::env::temp_dir().join(format!("truce-demo-{}", std::process::id())),
     };
-    if root.join("store").exists() {
+    if root.join("run").exists() || root.join("sample-store").exists() {
         bail!(
-            "{} already holds a store; give another --out",
+            "{} already holds a demo; give another --out",
             root.display()
         );
     }
-    say!("Truce demo (interim: ingest and evidence log; location and assessment come later)");
-    say!("1. writing the sample data set to {}", root.display());
-    write_sample(&root)?;
-    let keyring = read_registry(&root.join("sensors.json"))?;
-    let store_dir = root.join("store");
+    fs::create_dir_all(&root).with_context(|| format!("cannot create {}", root.display()))?;
+    say!("Truce demo: the whole chain on the built-in scenario, then bad input on the sample set");
+    say!();
+    say!("1. simulating 30 minutes on 70 km of the Minsk-era line (scenarios/small.toml)");
+    let scenario = root.join("small.toml");
+    fs::write(&scenario, DEMO_SCENARIO)?;
+    let sim = root.join("sim");
+    simulate(&scenario, &sim)?;
+    say!();
+    say!("2. processing: ingest into a signed evidence log, locate, assess against the agreement");
+    let run = root.join("run");
+    process(
+        &sim.join("agreement.geojson"),
+        &sim.join("sensors.json"),
+        &run,
+        &[sim.join("observations.jwsl")],
+    )?;
+    say!();
+    say!("3. scoring the findings against the simulator's ground truth");
+    score(
+        &sim.join("truth.json"),
+        &run.join("violations.geojson"),
+        false,
+    )?;
+    say!();
+    say!("4. verifying the run's evidence log offline");
+    let run_code = verify(&run.join("store"))?;
+    say!();
+    say!("5. bad input: the sample set has one line for every reason code");
+    let keyring = read_registry_from(&truce_sim::sample::sample().registry)?;
+    let store_dir = root.join("sample-store");
     let mut store = Store::open_or_create(&store_dir, Some("demo.truce.local"))?;
-    let jwsl = fs::read(root.join("observations.jwsl"))?;
-    say!("2. ingesting observations.jwsl ({} bytes)", jwsl.len());
+    let sample = truce_sim::sample::sample();
     let summary = store.ingest(
         &keyring,
-        "observations.jwsl",
-        &jwsl,
+        "sample/observations.jwsl",
+        &sample.jwsl,
         &IngestOptions::default(),
         &mut |_| {},
     )?;
     print_summary(&summary, store.evidence().size());
-    let expected: Vec<Reason> = Reason::ALL.to_vec();
-    let missing: Vec<_> = expected
+    let missing: Vec<_> = Reason::ALL
         .iter()
         .filter(|r| !summary.by_reason.contains_key(r))
         .map(|r| r.code())
         .collect();
-    say!("3. signing checkpoints and writing C2SP tiles");
     store.checkpoint()?;
     let log = store.evidence();
     let last = log.size() - 1;
     let proof = log.prove_inclusion(last, log.size())?;
     truce_log::check_inclusion(&proof, log.size(), log.root()?, last, log.leaf_hash(last)?)?;
     say!(
-        "4. entry {last} proved included in the tree of {} entries ({} hashes)",
+        "   entry {last} proved included in the tree of {} entries ({} hashes)",
         log.size(),
         proof.len()
     );
     drop(store);
-    say!("5. verifying the store offline");
-    let code = verify(&store_dir)?;
+    let sample_code = verify(&store_dir)?;
     say!();
-    say!("store:       {}", store_dir.display());
+    say!("findings:    {}", run.join("violations.geojson").display());
+    say!("events:      {}", run.join("events.geojson").display());
+    say!("truth:       {}", sim.join("truth.json").display());
     say!(
         "quarantine:  truce quarantine list --store {}",
         store_dir.display()
     );
-    say!(
-        "checkpoint:  {}",
-        store_dir.join("evidence/checkpoint").display()
-    );
     if !missing.is_empty() {
         bail!("the sample did not exercise reasons {missing:?}");
     }
-    Ok(code)
+    Ok(
+        if run_code == ExitCode::SUCCESS && sample_code == ExitCode::SUCCESS {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::from(1)
+        },
+    )
+}
+
+fn read_registry_from(registry: &SensorRegistry) -> Result<Keyring> {
+    Keyring::new(registry).context("sample registry")
 }
 
 fn simulate(scenario_path: &Path, out: &Path) -> Result<ExitCode> {
