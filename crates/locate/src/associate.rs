@@ -38,6 +38,8 @@ pub struct AssocConfig {
     pub dense_stations: usize,
     /// See `dense_stations`.
     pub dense_picks: usize,
+    /// Hypotheses fitted in full per seed.
+    pub full_fits: usize,
     /// Locator settings.
     pub locator: LocatorConfig,
 }
@@ -54,6 +56,7 @@ impl AssocConfig {
             max_chi2_per_dof: 3.0,
             dense_stations: 3,
             dense_picks: 3,
+            full_fits: 3,
             locator: LocatorConfig::default(),
         }
     }
@@ -450,7 +453,20 @@ impl Stream<'_> {
             }
         }
         tried.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.total_cmp(&b.1)));
-        for (_, _, x) in tried.into_iter().take(4) {
+        // Drop near-duplicate hypotheses (the same solution from several seed pairs).
+        let mut distinct: Vec<(usize, f64, [f64; 4])> = Vec::new();
+        for h in tried {
+            if !distinct.iter().any(|d| {
+                (d.2[0] - h.2[0]).hypot(d.2[1] - h.2[1]) < 20.0 && (d.2[3] - h.2[3]).abs() < 0.05
+            }) {
+                distinct.push(h);
+            }
+        }
+        // Fit the best few fully (with the wind estimated) and keep the one that explains the
+        // most stations at the least misfit: a mixture of sources may scrape in a station more
+        // but pays for it in chi-square.
+        let mut best: Option<(f64, Solution, Vec<Option<(i64, u64)>>)> = None;
+        for (_, _, x) in distinct.into_iter().take(cfg.full_fits) {
             // The picks for this hypothesis: p, and the nearest pick at each neighbour.
             let src = frame.source(x[0], x[1], x[2]);
             let mut keys: Vec<Option<(i64, u64)>> = vec![None];
@@ -489,9 +505,22 @@ impl Stream<'_> {
             if sol.dof > 0 && sol.chi2 > cfg.max_chi2_per_dof * sol.dof as f64 {
                 continue;
             }
-            return Some((sol, frame, weather, keys));
+            // Labels: a source is a blast or a detonation; picks labelled the other way are
+            // rare (the sensors' stated confusion). Each confident minority label costs its
+            // log-likelihood ratio, about ln(0.9 / 0.1) = 2.2 for 90 % labels.
+            let votes: Vec<f64> = sol.inliers.iter().map(|&i| group[i].label).collect();
+            let side = votes.iter().sum::<f64>().signum();
+            let minority: f64 = votes
+                .iter()
+                .filter(|v| v.signum() == -side && v.abs() >= 0.5)
+                .map(|v| (v.abs() / (1.0 - v.abs()).max(0.02)).ln())
+                .sum();
+            let merit = sol.stations as f64 - 0.5 * (sol.chi2 - sol.dof as f64).max(0.0) - minority;
+            if best.as_ref().is_none_or(|b| merit > b.0) {
+                best = Some((merit, sol, keys));
+            }
         }
-        None
+        best.map(|(_, sol, keys)| (sol, frame, weather, keys))
     }
 }
 
