@@ -54,9 +54,9 @@ impl AssocConfig {
             seed_radius_m: 25_000.0,
             seed_picks: 7,
             max_chi2_per_dof: 3.0,
-            dense_stations: 3,
-            dense_picks: 3,
-            full_fits: 3,
+            dense_stations: 4,
+            dense_picks: 4,
+            full_fits: 8,
             locator: LocatorConfig::default(),
         }
     }
@@ -357,13 +357,10 @@ impl Stream<'_> {
         };
         let k = cfg.locator.inlier_sigmas;
         let wind_share = match a.medium {
-            Medium::Air { .. } => cfg.locator.wind_sigma_mps / c,
+            Medium::Air { .. } => setting.config.wind_sigma_mps / c,
             Medium::Solid { .. } => 0.0,
         };
-        // Score a hypothesis: (stations fitting, chi-square of their picks against the pick
-        // sigmas alone). Ranking by the count, then by that chi-square, prefers the one source
-        // that fits its own picks tightly over a mixture of sources that fits within the
-        // (larger) model tolerance; in a rocket salvo the aliases are only tenths of a second off.
+        // Score a hypothesis: (stations fitting, soft score).
         let score = |x: [f64; 4]| -> (usize, f64) {
             let src = frame.source(x[0], x[1], x[2]);
             let mut count = 0;
@@ -371,11 +368,12 @@ impl Stream<'_> {
             let mut add = |q: &Pick, sta: [f64; 3]| {
                 let (tt, _) = travel_time(&a.medium, &weather, q.phase, src, sta);
                 // The seed ignores the wind offset that the final fit estimates: allow for it.
-                let m = crate::locator::model_sigma(&cfg.locator, tt) + tt * wind_share;
+                let m = crate::locator::model_sigma(&setting.config, tt) + tt * wind_share;
                 let r2 = (q.time_s - x[3] - tt).powi(2);
-                if r2 / (q.sigma_s * q.sigma_s + m * m) <= k * k {
+                let tol2 = k * k * (q.sigma_s * q.sigma_s + m * m);
+                if r2 <= tol2 {
                     count += 1;
-                    total += r2 / (q.sigma_s * q.sigma_s);
+                    total += 1.0 - r2 / tol2;
                 }
             };
             add(p, sta_p);
@@ -403,32 +401,30 @@ impl Stream<'_> {
             }
         }
         // Where picks come thick (salvos, volleys), the earliest pick at a station may belong to
-        // another source: also pair the first few picks at the nearest stations.
+        // another source, or the source's own pick may have been missed: also pair the first
+        // few picks at each of the nearest stations.
         let slow = a.medium.slowest_mps();
-        let alternatives: Vec<Vec<(&Pick, [f64; 3])>> = early
+        let dense: Vec<Vec<(&Pick, [f64; 3])>> = neighbours
             .iter()
+            .enumerate()
             .take(cfg.dense_stations)
-            .map(|e| {
-                let d = neighbours.iter().find(|n| n.0 == e.1).map_or(0.0, |n| n.1);
+            .map(|(i, &(s, d))| {
                 let lo = (key_time(p.time_s - cfg.slack_s), 0);
                 let hi = (key_time(p.time_s + d / slow + cfg.slack_s), u64::MAX);
-                self.by_station[e.1]
+                self.by_station[s]
                     .range(lo..=hi)
-                    .skip(1)
                     .take(cfg.dense_picks)
-                    .filter_map(|k| self.pending.get(k).map(|q| (q, sta_of(e.1))))
+                    .filter_map(|k| self.pending.get(k).map(|q| (q, sta_n[i])))
                     .collect()
             })
             .collect();
-        for i in 0..alternatives.len() {
-            for j in 0..alternatives.len() {
-                if i == j {
-                    continue;
-                }
-                let first_j = seeds.get(j + 1).copied();
-                for &qa in &alternatives[i] {
-                    for qb in alternatives[j].iter().copied().chain(first_j) {
-                        trios.push([seeds[0], qa, qb]);
+        if dense.iter().any(|v| v.len() > 1) {
+            for i in 0..dense.len() {
+                for j in i + 1..dense.len() {
+                    for &qa in &dense[i] {
+                        for &qb in &dense[j] {
+                            trios.push([seeds[0], qa, qb]);
+                        }
                     }
                 }
             }
@@ -452,7 +448,10 @@ impl Stream<'_> {
                 }
             }
         }
-        tried.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.total_cmp(&b.1)));
+        // Rank by the soft score: each station adds 1 - (residual / tolerance)², so a source
+        // whose own picks sit at its predictions beats an alias that scrapes in one station
+        // more with picks near the edge of the tolerance (dense salvos).
+        tried.sort_by(|a, b| b.1.total_cmp(&a.1).then(b.0.cmp(&a.0)));
         // Drop near-duplicate hypotheses (the same solution from several seed pairs).
         let mut distinct: Vec<(usize, f64, [f64; 4])> = Vec::new();
         for h in tried {
@@ -543,8 +542,11 @@ fn tdoa3(trio: &[(&Pick, [f64; 3]); 3], c: f64) -> Vec<(f64, f64, f64)> {
         ];
     }
     let det = rows[0][0] * rows[1][1] - rows[0][1] * rows[1][0];
-    if det.abs() < 1e-6 {
-        return Vec::new();
+    // Stations (nearly) on one line make this system singular; sensors are often deployed in
+    // lines, so that case gets its own solution.
+    let scale = (rows[0][0].hypot(rows[0][1]) * rows[1][0].hypot(rows[1][1])).max(1e-12);
+    if det.abs() < 1e-3 * scale {
+        return tdoa3_collinear(trio, c);
     }
     let solve = |r0: f64, r1: f64| {
         (
@@ -580,14 +582,80 @@ fn tdoa3(trio: &[(&Pick, [f64; 3]); 3], c: f64) -> Vec<(f64, f64, f64)> {
     out
 }
 
-/// Gauss-Newton on three picks with the full model (wind, curvature): the exact fit.
+/// Closed-form TDOA for three stations on (nearly) one line: along the line (u) and the origin
+/// time are linear after differencing; the distance off the line (v) follows from the first
+/// range, with the mirror ambiguity giving two solutions.
+fn tdoa3_collinear(trio: &[(&Pick, [f64; 3]); 3], c: f64) -> Vec<(f64, f64, f64)> {
+    let t_ref = trio[0].0.time_s;
+    let o = trio[0].1;
+    let far = if (trio[1].1[0] - o[0]).hypot(trio[1].1[1] - o[1])
+        >= (trio[2].1[0] - o[0]).hypot(trio[2].1[1] - o[1])
+    {
+        trio[1].1
+    } else {
+        trio[2].1
+    };
+    let len = (far[0] - o[0]).hypot(far[1] - o[1]);
+    if len < 1.0 {
+        return Vec::new();
+    }
+    let (du, dv) = ((far[0] - o[0]) / len, (far[1] - o[1]) / len);
+    let u = |s: [f64; 3]| (s[0] - o[0]) * du + (s[1] - o[1]) * dv;
+    let c2 = c * c;
+    // For i = 1, 2: -2 u (ui) + ui² = c² (ti² - 2 ti tau), with times relative to the first
+    // pick (t0 = 0) and u relative to the first station (u0 = 0).
+    let mut m = [[0.0f64; 3]; 2];
+    for (k, (q, sta)) in trio[1..].iter().enumerate() {
+        let ui = u(*sta);
+        let ti = q.time_s - t_ref;
+        // -2 ui * U + 2 c² ti * tau = c² ti² - ui²
+        m[k] = [-2.0 * ui, 2.0 * c2 * ti, c2 * ti * ti - ui * ui];
+    }
+    let det = m[0][0] * m[1][1] - m[0][1] * m[1][0];
+    if det.abs() < 1e-9 {
+        return Vec::new();
+    }
+    let uu = (m[0][2] * m[1][1] - m[0][1] * m[1][2]) / det;
+    let tau = (m[0][0] * m[1][2] - m[0][2] * m[1][0]) / det;
+    // Range to the first station: sqrt(U² + V²) = c (0 - tau).
+    let v2 = c2 * tau * tau - uu * uu;
+    if tau.is_nan() || tau > 1e-6 || v2 < 0.0 {
+        return Vec::new();
+    }
+    let v = v2.sqrt();
+    let (pu, pv) = (-dv, du);
+    [v, -v]
+        .into_iter()
+        .map(|vv| {
+            (
+                o[0] + uu * du + vv * pu,
+                o[1] + uu * dv + vv * pv,
+                tau + t_ref,
+            )
+        })
+        .collect()
+}
+
+/// Gauss-Newton on three picks with the full model (wind, curvature): the exact fit. The
+/// closed form ignores the wind, which for a source outside the array (range poorly
+/// conditioned) can put it kilometres off; up to 15 damped steps bring it home.
 fn refine3(
     set: &Setting<'_>,
     frame: &Frame,
     trio: &[(&Pick, [f64; 3]); 3],
     mut x: [f64; 4],
 ) -> Option<[f64; 4]> {
-    for _ in 0..4 {
+    let resid = |x: &[f64; 4]| -> f64 {
+        let src = frame.source(x[0], x[1], x[2]);
+        trio.iter()
+            .map(|(q, sta)| {
+                let (tt, _) = travel_time(set.medium, &set.weather, q.phase, src, *sta);
+                (q.time_s - x[3] - tt).powi(2)
+            })
+            .sum()
+    };
+    let mut cost = resid(&x);
+    for _ in 0..15 {
         let src = frame.source(x[0], x[1], x[2]);
         let mut a = [[0.0; 3]; 3];
         let mut b = [0.0; 3];
@@ -603,11 +671,24 @@ fn refine3(
             }
         }
         for (u, row) in a.iter_mut().enumerate() {
-            row[u] += 1e-9;
+            row[u] += 1e-9 + 1e-6 * row[u];
         }
         let d = crate::linalg::solve_spd(&a, &b)?;
-        x = [x[0] + d[0], x[1] + d[1], x[2], x[3] + d[2]];
-        if d[0].abs() + d[1].abs() < 0.01 {
+        // Halve the step until the misfit drops.
+        let mut f = 1.0;
+        let mut moved = false;
+        for _ in 0..6 {
+            let nx = [x[0] + f * d[0], x[1] + f * d[1], x[2], x[3] + f * d[2]];
+            let nc = resid(&nx);
+            if nc.is_finite() && nc <= cost {
+                x = nx;
+                cost = nc;
+                moved = true;
+                break;
+            }
+            f *= 0.5;
+        }
+        if !moved || (f * d[0]).abs() + (f * d[1]).abs() < 0.01 {
             break;
         }
     }

@@ -100,19 +100,9 @@ pub struct Setting<'a> {
 /// Unknowns: east, north, depth (m), origin time (s), wind offset east, north (m/s).
 const N: usize = 6;
 
-fn offset_weather(w: &Weather, dwe: f64, dwn: f64) -> Weather {
-    let (we, wn) = w.wind_en();
-    let (e, n) = (we + dwe, wn + dwn);
-    Weather {
-        temperature_c: w.temperature_c,
-        wind_speed_mps: e.hypot(n),
-        wind_from_deg: (e.atan2(n).to_degrees() + 180.0).rem_euclid(360.0),
-    }
-}
-
 /// Predicted arrival (time residual, Jacobian row, weight) for one observation at `x`.
 fn time_row(set: &Setting<'_>, frame_src: [f64; 3], o: &Obs, x: &[f64; N]) -> (f64, [f64; N], f64) {
-    let w = offset_weather(&set.weather, x[4], x[5]);
+    let w = set.weather.offset(x[4], x[5]);
     let (tt, g) = travel_time(set.medium, &w, o.phase, frame_src, o.sta);
     let model = model_sigma(&set.config, tt);
     let var = o.sigma * o.sigma + model * model;

@@ -75,6 +75,17 @@ impl Weather {
         331.3 * (1.0 + self.temperature_c / 273.15).max(0.01).sqrt()
     }
 
+    /// The same weather with the wind vector shifted by (east, north) m/s.
+    pub fn offset(&self, dwe: f64, dwn: f64) -> Weather {
+        let (we, wn) = self.wind_en();
+        let (e, n) = (we + dwe, wn + dwn);
+        Weather {
+            temperature_c: self.temperature_c,
+            wind_speed_mps: e.hypot(n),
+            wind_from_deg: (e.atan2(n).to_degrees() + 180.0).rem_euclid(360.0),
+        }
+    }
+
     /// Wind vector toward which the air moves, (east, north) m/s.
     pub fn wind_en(&self) -> (f64, f64) {
         let toward = (self.wind_from_deg + 180.0).to_radians();

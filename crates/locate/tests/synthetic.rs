@@ -432,3 +432,89 @@ fn ellipses_hold_the_truth_95_percent_of_the_time() {
     // Binomial sd at 0.95 over 400 is 0.011: four of them either side.
     assert!((0.90..=0.985).contains(&share), "coverage {share}");
 }
+
+/// A hard case like the simulator's: two launchers 100 m apart ripple 30 rockets each at
+/// 0.5 s intervals, 2.3 s apart; picks have 40 ms errors, a fifth of them are missed, and the
+/// met wind is 0.7 m/s off. Today about 1 of 60 rockets is found and most events are aliases
+/// (a source a few km closer and seconds later that collects picks of different rockets): the
+/// target is recorded here and left ignored until the associator meets it.
+#[test]
+#[ignore = "target not met yet: dense salvos are not resolved (issue 4); run with --ignored"]
+fn dense_salvos_are_resolved() {
+    let st = stations();
+    let w = Weather {
+        temperature_c: 3.0,
+        wind_speed_mps: 5.0,
+        wind_from_deg: 250.0,
+    };
+    let reported = Weather {
+        temperature_c: 3.2,
+        wind_speed_mps: 5.5,
+        wind_from_deg: 258.0,
+    };
+    let met = MetTable::new(
+        (0..100)
+            .map(|k| truce_locate::MetReport {
+                pos: st[0].pos,
+                time_s: 1800.0 * k as f64,
+                weather: reported,
+            })
+            .collect(),
+    );
+    let a = Associator::new(
+        st.clone(),
+        Medium::Air { celerity_mps: None },
+        met,
+        AssocConfig::acoustic(),
+    );
+    let mut noise = gauss(21);
+    let mut miss = gauss(22);
+    let src = direct(LatLon::new(48.3, 38.15), 0.0, 15000.0);
+    let src2 = direct(src, 90.0, 100.0);
+    let mut all = Vec::new();
+    let mut truth = Vec::new();
+    for k in 0..30 {
+        for (s, off) in [(src, 0.0), (src2, 2.3)] {
+            let t0 = 100.0 + 0.5 * k as f64 + off;
+            truth.push((s, t0));
+            let mut n = || 2.0 * noise(); // 40 ms
+            for p in picks_for(&st, s, t0, &w, &mut n) {
+                if miss() > -0.84 {
+                    all.push(p);
+                }
+            }
+        }
+    }
+    let n_picks = all.len();
+    let out = a.run(all);
+    let found = truth
+        .iter()
+        .filter(|(s, t)| {
+            out.events
+                .iter()
+                .any(|e| (e.origin_s - t).abs() < 0.1 && distance_m(e.pos, *s) < 50.0)
+        })
+        .count();
+    let ghosts = out
+        .events
+        .iter()
+        .filter(|e| {
+            !truth
+                .iter()
+                .any(|(s, t)| (e.origin_s - t).abs() < 0.3 && distance_m(e.pos, *s) < 300.0)
+        })
+        .count();
+    eprintln!(
+        "dense salvo: {n_picks} picks, {} events, found {found}/{}, ghosts {ghosts}, unassociated {}",
+        out.events.len(),
+        truth.len(),
+        out.unassociated.len()
+    );
+    // The target: nearly every rocket heard by enough stations found, few ghosts.
+    assert!(
+        found * 10 >= truth.len() * 9,
+        "found {found} of {}",
+        truth.len()
+    );
+    assert!(ghosts * 20 <= out.events.len(), "{ghosts} ghosts");
+}
