@@ -108,13 +108,16 @@ enum Command {
 }
 
 #[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
 struct IngestArgs {
+    #[command(subcommand)]
+    feed: Option<IngestFeed>,
     /// Store directory.
-    #[arg(long)]
-    store: PathBuf,
+    #[arg(long, required = true)]
+    store: Option<PathBuf>,
     /// Sensor registry (sensors.json).
-    #[arg(long)]
-    sensors: PathBuf,
+    #[arg(long, required = true)]
+    sensors: Option<PathBuf>,
     /// Origin for the logs of a new store.
     #[arg(long)]
     origin: Option<String>,
@@ -127,6 +130,25 @@ struct IngestArgs {
     /// Observation files, one compact JWS per line.
     #[arg(required = true)]
     files: Vec<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+enum IngestFeed {
+    /// NASA FIRMS CSV rows as thermal_anomaly observations signed by a gateway sensor.
+    Firms {
+        /// Store directory (created if absent).
+        #[arg(long)]
+        store: PathBuf,
+        /// The gateway's private key: a JWK with `d` (from `truce keygen sensor`).
+        #[arg(long)]
+        gateway: PathBuf,
+        /// The gateway's sensor id (default: the JWK's `kid`, else GW-FIRMS).
+        #[arg(long)]
+        id: Option<String>,
+        /// FIRMS CSV files.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -295,9 +317,21 @@ fn read_registry(path: &Path) -> Result<Keyring> {
 }
 
 fn ingest(args: IngestArgs) -> Result<ExitCode> {
-    let keyring = read_registry(&args.sensors)?;
-    let mut store = Store::open_or_create(&args.store, args.origin.as_deref())
-        .with_context(|| format!("cannot open store {}", args.store.display()))?;
+    if let Some(IngestFeed::Firms {
+        store,
+        gateway,
+        id,
+        files,
+    }) = args.feed
+    {
+        return ingest_firms(&store, &gateway, id, &files);
+    }
+    let (Some(store_dir), Some(sensors)) = (args.store, args.sensors) else {
+        bail!("give --store and --sensors (or `ingest firms`)");
+    };
+    let keyring = read_registry(&sensors)?;
+    let mut store = Store::open_or_create(&store_dir, args.origin.as_deref())
+        .with_context(|| format!("cannot open store {}", store_dir.display()))?;
     let opts = IngestOptions {
         group_lines: args.group_lines,
         ..IngestOptions::default()
@@ -325,7 +359,7 @@ fn ingest(args: IngestArgs) -> Result<ExitCode> {
             eprintln!(
                 "... {} more refusals: see `truce quarantine list --store {}`",
                 summary.rejected() - summary.messages.len() as u64,
-                args.store.display()
+                store_dir.display()
             );
         }
         merge(&mut total, &summary);
@@ -565,7 +599,7 @@ fn demo(out: Option<PathBuf>) -> Result<ExitCode> {
     print_summary(&summary, store.evidence().size());
     let missing: Vec<_> = Reason::ALL
         .iter()
-        .filter(|r| !summary.by_reason.contains_key(r))
+        .filter(|r| r.is_observation_reason() && !summary.by_reason.contains_key(r))
         .map(|r| r.code())
         .collect();
     store.checkpoint()?;
@@ -865,5 +899,89 @@ fn process(
         out.display(),
         t.elapsed().as_secs_f64()
     );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn ingest_firms(
+    store_dir: &Path,
+    gateway: &Path,
+    id: Option<String>,
+    files: &[PathBuf],
+) -> Result<ExitCode> {
+    let jwk: serde_json::Value = serde_json::from_slice(
+        &fs::read(gateway)
+            .with_context(|| format!("cannot read gateway key {}", gateway.display()))?,
+    )
+    .with_context(|| format!("gateway key {} is not a JWK", gateway.display()))?;
+    let d = jwk["d"]
+        .as_str()
+        .context("gateway key has no private part `d` (make one with `truce keygen sensor`)")?;
+    let seed: [u8; 32] = URL_SAFE_NO_PAD
+        .decode(d)
+        .ok()
+        .and_then(|b| b.try_into().ok())
+        .context("gateway key `d` is not 32 bytes of base64url")?;
+    let key = ed25519_dalek::SigningKey::from_bytes(&seed);
+    let id = id
+        .or_else(|| jwk["kid"].as_str().map(str::to_owned))
+        .unwrap_or_else(|| "GW-FIRMS".into());
+    // The gateway is the only sensor this feed needs: it vouches for the rows it re-signs.
+    let registry = SensorRegistry {
+        sensors: vec![truce_model::Sensor {
+            id: id.clone(),
+            kind: truce_model::SensorKind::Gateway,
+            owner: "NASA-FIRMS".into(),
+            key: truce_model::Jwk::ed25519(key.verifying_key().as_bytes()),
+            position: None,
+            timing_sigma_s: None,
+            active_from: None,
+            active_until: None,
+        }],
+    };
+    let keyring = Keyring::new(&registry)?;
+    let mut store = Store::open_or_create(store_dir, None)
+        .with_context(|| format!("cannot open store {}", store_dir.display()))?;
+    let mut total = IngestSummary::default();
+    let (mut feed_bad, mut rows_read) = (0u64, 0u64);
+    for file in files {
+        let bytes = fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
+        let name = file.display().to_string();
+        let rows = truce_ingest::firms::parse(&bytes).with_context(|| name.clone())?;
+        rows_read += rows.len() as u64;
+        for r in &rows {
+            if let truce_ingest::firms::Row::Bad {
+                line,
+                reason,
+                message,
+                raw,
+            } = r
+            {
+                eprintln!("{name}:{line}: {reason}: {message}");
+                store.quarantine_feed_row(&name, *line, raw, *reason, message.clone())?;
+                feed_bad += 1;
+            }
+        }
+        let first = store.last_seq(&id).map_or(1, |s| s + 1);
+        let signed = truce_ingest::firms::sign(&rows, &id, &key, first);
+        let mut jwsl = Vec::with_capacity(signed.iter().map(|(_, l)| l.len() + 1).sum());
+        for (_, l) in &signed {
+            jwsl.extend_from_slice(l.as_bytes());
+            jwsl.push(b'\n');
+        }
+        let bar = progress_bar(jwsl.len() as u64, &name);
+        let s = store.ingest(
+            &keyring,
+            &format!("{name} (signed by {id})"),
+            &jwsl,
+            &IngestOptions::default(),
+            &mut |p| bar.set_position(p.bytes_done),
+        )?;
+        bar.finish_and_clear();
+        merge(&mut total, &s);
+    }
+    store.checkpoint()?;
+    say!("FIRMS rows read:   {rows_read:>9}");
+    say!("rows refused:      {feed_bad:>9}  (quarantined with their line numbers)");
+    print_summary(&total, store.evidence().size());
     Ok(ExitCode::SUCCESS)
 }

@@ -464,3 +464,110 @@ fn process_locates_events_deterministically_and_keeps_the_quarantine() {
     let q = std::fs::read_to_string(c.join("quarantine.jsonl")).unwrap();
     assert_eq!(q.lines().count(), 21);
 }
+
+#[test]
+fn firms_csv_becomes_signed_anomalies_and_bad_rows_are_quarantined() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("gw.key");
+    assert!(
+        run(&["keygen", "sensor", "--out", key.to_str().unwrap()])
+            .status
+            .success()
+    );
+    let csv = dir.path().join("firms.csv");
+    std::fs::write(
+        &csv,
+        "latitude,longitude,bright_ti4,scan,track,acq_date,acq_time,satellite,instrument,confidence,version,bright_ti5,frp,daynight\n\
+         48.1,37.7,331.2,0.39,0.36,2023-08-15,1106,N,VIIRS,n,2.0NRT,290.1,12.4,D\n\
+         48.2,37.8,340.0,0.39,0.36,2023-08-15,7,N,VIIRS,h,2.0NRT,291.0,30.1,N\n\
+         95.0,37.8,340.0,0.39,0.36,2023-08-15,7,N,VIIRS,h,2.0NRT,291.0,30.1,N\n\
+         48.2,37.8,340.0\n",
+    )
+    .unwrap();
+    let store = dir.path().join("store");
+    let ingest = |file: &Path| {
+        truce()
+            .args(["ingest", "firms", "--store"])
+            .arg(&store)
+            .arg("--gateway")
+            .arg(&key)
+            .arg(file)
+            .output()
+            .unwrap()
+    };
+    let o = ingest(&csv);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(
+        text(&o).contains("firms.csv:4: out_of_range"),
+        "{}",
+        text(&o)
+    );
+    assert!(
+        text(&o).contains("firms.csv:5: bad_feed_row"),
+        "{}",
+        text(&o)
+    );
+    let list = run(&["quarantine", "list", "--store", store.to_str().unwrap()]);
+    assert_eq!(String::from_utf8_lossy(&list.stdout).lines().count(), 2);
+    // The accepted rows are signed thermal anomalies in the evidence log, seq 1 and 2.
+    let st = truce_ingest::Store::open(&store).unwrap();
+    assert_eq!(st.evidence().size(), 2);
+    assert_eq!(st.last_seq("GW-FIRMS"), Some(2));
+    let e = st.evidence().entry(1).unwrap();
+    let jws = truce_ingest::jws::parse(&e).unwrap();
+    let obs = truce_model::Observation::from_json(&jws.payload).unwrap();
+    assert_eq!(obs.time.to_string(), "2023-08-15T00:07:00Z");
+    assert!(matches!(
+        obs.body,
+        truce_model::ObservationBody::ThermalAnomaly(_)
+    ));
+    drop(st);
+    // A second file continues the gateway's sequence.
+    let o = ingest(&csv);
+    assert!(o.status.success(), "{}", text(&o));
+    assert_eq!(
+        truce_ingest::Store::open(&store)
+            .unwrap()
+            .last_seq("GW-FIRMS"),
+        Some(4)
+    );
+    // Not a FIRMS file: exit 2 with a message.
+    let not = dir.path().join("not.csv");
+    std::fs::write(&not, "a,b,c\n1,2,3\n").unwrap();
+    let o = ingest(&not);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o).contains("not a FIRMS CSV"), "{}", text(&o));
+}
+
+#[test]
+fn the_real_2023_viirs_file_is_taken_whole() {
+    let file = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/data/firms-ukraine-viirs-2023/fire_nrt_SV-C2_400448.csv");
+    if !file.exists() {
+        eprintln!(
+            "skipping: {} not found (shared data absent)",
+            file.display()
+        );
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("gw.key");
+    assert!(
+        run(&["keygen", "sensor", "--out", key.to_str().unwrap()])
+            .status
+            .success()
+    );
+    let store = dir.path().join("store");
+    let o = truce()
+        .args(["ingest", "firms", "--store"])
+        .arg(&store)
+        .arg("--gateway")
+        .arg(&key)
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    let st = truce_ingest::Store::open(&store).unwrap();
+    assert_eq!(st.evidence().size(), 42_415);
+    assert_eq!(st.quarantine().size(), 0);
+}

@@ -27,6 +27,7 @@
 //! assert_eq!(summary.rejected(), 1);
 //! ```
 
+pub mod firms;
 pub mod jws;
 pub mod quarantine;
 mod reason;

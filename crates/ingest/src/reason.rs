@@ -49,6 +49,14 @@ reasons! {
     InactiveSensor => "inactive_sensor", "the sensor is not active at the observation's time";
     Replay => "replay", "the sensor's seq is already in the evidence log (a repeat)";
     SeqDecreasing => "seq_decreasing", "seq is lower than the sensor's last accepted seq";
+    BadFeedRow => "bad_feed_row", "a row of an external feed (FIRMS CSV) cannot be read";
+}
+
+impl Reason {
+    /// Reasons that concern a line of a signed observation file (all but the feed rows).
+    pub fn is_observation_reason(self) -> bool {
+        self != Reason::BadFeedRow
+    }
 }
 
 impl std::fmt::Display for Reason {

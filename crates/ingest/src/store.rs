@@ -296,6 +296,27 @@ impl Store {
         &self.quarantine
     }
 
+    /// The last accepted `seq` of a sensor, if it has any observation in the evidence log.
+    pub fn last_seq(&self, sensor: &str) -> Option<u64> {
+        self.seqs.get(sensor).map(|s| s.last)
+    }
+
+    /// Quarantine a row of an external feed that never became an observation (for example an
+    /// unreadable FIRMS CSV row). Durable when this returns.
+    pub fn quarantine_feed_row(
+        &mut self,
+        source: &str,
+        line: u64,
+        raw: &[u8],
+        reason: Reason,
+        message: String,
+    ) -> Result<(), StoreError> {
+        let rec = QuarantineRecord::new(reason, message, source, line, raw);
+        self.quarantine.append(&rec.to_json())?;
+        self.quarantine.commit()?;
+        Ok(())
+    }
+
     /// Sign and write checkpoints (and tiles) of both logs with the store's keys.
     pub fn checkpoint(&mut self) -> Result<(), StoreError> {
         let (Some(ev), Some(qu)) = (&self.evidence_signer, &self.quarantine_signer) else {
