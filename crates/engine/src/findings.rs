@@ -70,6 +70,23 @@ pub struct Sighting {
     pub evidence: EvidenceRef,
 }
 
+/// A satellite or SAR detection that can corroborate an impact.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Anomaly {
+    /// Pixel centre or change location.
+    pub pos: LatLon,
+    /// Half the pixel's diagonal (or the change area's radius), metres.
+    pub radius_m: f64,
+    /// When it was seen.
+    pub time: UtcNanos,
+    /// Evidence.
+    pub evidence: EvidenceRef,
+}
+
+/// An anomaly corroborates an impact seen up to this long before it, seconds: a fire started by
+/// a round burns for hours, and a sun-synchronous satellite passes every ~12 h.
+pub const CORROBORATION_WINDOW_S: f64 = 12.0 * 3600.0;
+
 /// Sightings below this class confidence never make a finding on their own.
 pub const MIN_CLASS_P: f64 = 0.5;
 
@@ -92,9 +109,16 @@ pub fn assess(
     zones: &Zones,
     events: &[Event],
     sightings: &[Sighting],
+    anomalies: &[Anomaly],
     registry: &SensorRegistry,
 ) -> Vec<Finding> {
     let mut out = Vec::new();
+    let mut anomalies: Vec<&Anomaly> = anomalies.iter().collect();
+    anomalies.sort_by(|a, b| {
+        a.time
+            .cmp(&b.time)
+            .then(a.evidence.leaf_index.cmp(&b.evidence.leaf_index))
+    });
     // Link impacts to firings: each firing takes the unclaimed impact whose implied speed is
     // plausible and whose time is nearest after it.
     let mut claimed = vec![false; events.len()];
@@ -168,6 +192,44 @@ pub fn assess(
             method: e.method.clone(),
             distance_to_line_m: None,
         });
+    }
+    // Satellites and SAR: each anomaly corroborates the one impact it fits best: its pixel
+    // overlaps the impact's 95 % circle, it was seen within the window after the impact, and
+    // among such impacts it is nearest (relative to the allowed distance), then latest. A fire
+    // is one fire, even where many rounds fell.
+    let impacts: Vec<(usize, LatLon, UtcNanos, f64)> = out
+        .iter()
+        .enumerate()
+        .filter_map(|(k, f)| match (f.kind, &f.impact) {
+            ("impact", _) => Some((k, f.pos, f.time, 2.4477 * f.cov[0].max(f.cov[2]).sqrt())),
+            (_, Some(im)) => Some((k, im.pos, im.time, 2.4477 * im.cov[0].max(im.cov[2]).sqrt())),
+            _ => None,
+        })
+        .collect();
+    let mut by_time: Vec<usize> = (0..impacts.len()).collect();
+    by_time.sort_by_key(|&i| impacts[i].2);
+    let window = (CORROBORATION_WINDOW_S * 1e9) as i64;
+    for a in &anomalies {
+        let lo = by_time.partition_point(|&i| impacts[i].2.0 < a.time.0 - window);
+        let best = by_time[lo..]
+            .iter()
+            .take_while(|&&i| impacts[i].2 <= a.time)
+            .filter_map(|&i| {
+                let (k, pos, t, r95) = impacts[i];
+                let reach = a.radius_m + r95;
+                let d = distance_m(a.pos, pos);
+                (d <= reach).then_some((d / reach, std::cmp::Reverse(t), k))
+            })
+            .min_by(|x, y| x.0.total_cmp(&y.0).then(x.1.cmp(&y.1)));
+        if let Some((_, _, k)) = best {
+            out[k].evidence.push(a.evidence.clone());
+        }
+    }
+    for f in &mut out {
+        f.evidence.sort();
+        f.evidence.dedup();
+        let (owners, kinds, sensors) = corroborate(&f.evidence, registry);
+        f.grade = grade(owners, kinds, sensors, f.p_party.unwrap_or(0.0));
     }
     out.extend(assess_sightings(zones, sightings, registry));
     out.sort_by(|a, b| a.time.cmp(&b.time).then(a.id.cmp(&b.id)));
@@ -348,7 +410,7 @@ mod tests {
             ),
             event(EventKind::Firing, launch, "2026-01-09T10:00:00Z", 7),
         ];
-        let f = assess(&zones(), &events, &[], &SensorRegistry::default());
+        let f = assess(&zones(), &events, &[], &[], &SensorRegistry::default());
         assert_eq!(f.len(), 2, "{f:#?}");
         assert_eq!((f[0].kind, f[0].party.as_deref()), ("firing", Some("A")));
         assert!(f[0].p_party.unwrap() > 0.99);
@@ -357,6 +419,35 @@ mod tests {
         // The unlinked impact is an impact finding without a party; the firing before the
         // agreement took effect is no finding at all.
         assert_eq!((f[1].kind, f[1].party.as_deref()), ("impact", None));
+    }
+
+    #[test]
+    fn a_fire_pixel_over_an_impact_corroborates_it() {
+        let impact = LatLon::new(47.8, 37.6);
+        let events = vec![event(EventKind::Impact, impact, "2026-01-12T10:00:00Z", 1)];
+        let pixel = |i: u64, pos: LatLon, t: &str| Anomaly {
+            pos,
+            radius_m: 300.0,
+            time: UtcNanos::parse(t).unwrap(),
+            evidence: evidence(i, "GW-FIRMS", "thermal_anomaly"),
+        };
+        let anomalies = vec![
+            pixel(10, direct(impact, 45.0, 250.0), "2026-01-12T11:00:00Z"),
+            // Too far, too early, too late: not this impact's fire.
+            pixel(11, direct(impact, 45.0, 2000.0), "2026-01-12T11:00:00Z"),
+            pixel(12, impact, "2026-01-12T09:00:00Z"),
+            pixel(13, impact, "2026-01-13T11:00:00Z"),
+        ];
+        let f = assess(
+            &zones(),
+            &events,
+            &[],
+            &anomalies,
+            &SensorRegistry::default(),
+        );
+        assert_eq!(f.len(), 1);
+        let kinds: Vec<&str> = f[0].evidence.iter().map(|e| e.kind.as_str()).collect();
+        assert_eq!(kinds, ["acoustic_pick", "acoustic_pick", "thermal_anomaly"]);
     }
 
     #[test]
@@ -399,7 +490,7 @@ mod tests {
                 WeaponClass::Tank,
             ),
         ];
-        let f = assess(&zones(), &[], &sightings, &SensorRegistry::default());
+        let f = assess(&zones(), &[], &sightings, &[], &SensorRegistry::default());
         assert_eq!(f.len(), 1, "{f:#?}");
         assert_eq!(
             (f[0].kind, f[0].party.as_deref()),

@@ -159,6 +159,7 @@ pub fn run(input: &Input, config: &Config) -> Output {
     let mut met: Vec<MetReport> = Vec::new();
     let mut fixes: Vec<(EventKind, Fix, &Evidence, Option<WeaponClass>)> = Vec::new();
     let mut sightings: Vec<Sighting> = Vec::new();
+    let mut anomalies: Vec<findings::Anomaly> = Vec::new();
     for ev in &input.observations {
         let o = &ev.observation;
         let Some(sensor) = sensors.get(o.sensor.as_str()) else {
@@ -229,6 +230,54 @@ pub fn run(input: &Input, config: &Config) -> Output {
                         .or_default() += 1
                 }
             },
+            ObservationBody::ThermalAnomaly(a) => {
+                // Half the pixel diagonal; VIIRS I-band pixels are 375 m at nadir when unsaid.
+                let scan = a.scan_km.unwrap_or(0.375) * 1000.0;
+                let track = a.track_km.unwrap_or(0.375) * 1000.0;
+                anomalies.push(findings::Anomaly {
+                    pos: LatLon::new(a.lat_deg, a.lon_deg),
+                    radius_m: 0.5 * scan.hypot(track),
+                    time: o.time,
+                    evidence: EvidenceRef {
+                        leaf_index: ev.leaf_index,
+                        leaf_hash: ev.leaf_hash.clone(),
+                        sensor: o.sensor.clone(),
+                        kind: o.body.kind().to_owned(),
+                    },
+                });
+            }
+            ObservationBody::SarChange(c) => {
+                let (pos, radius_m) = match &c.geometry {
+                    truce_model::Geometry::Point(p) => (LatLon::new(p.lat_deg, p.lon_deg), 50.0),
+                    truce_model::Geometry::Polygon(rings) => {
+                        let ring = &rings[0];
+                        let n = ring.len().max(1) as f64;
+                        let (la, lo) = ring.iter().fold((0.0, 0.0), |acc, p| {
+                            (acc.0 + p.lat_deg / n, acc.1 + p.lon_deg / n)
+                        });
+                        let centre = LatLon::new(la, lo);
+                        let r = ring
+                            .iter()
+                            .map(|p| {
+                                truce_geo::distance_m(centre, LatLon::new(p.lat_deg, p.lon_deg))
+                            })
+                            .fold(0.0, f64::max);
+                        (centre, r)
+                    }
+                    _ => continue,
+                };
+                anomalies.push(findings::Anomaly {
+                    pos,
+                    radius_m,
+                    time: o.time,
+                    evidence: EvidenceRef {
+                        leaf_index: ev.leaf_index,
+                        leaf_hash: ev.leaf_hash.clone(),
+                        sensor: o.sensor.clone(),
+                        kind: o.body.kind().to_owned(),
+                    },
+                });
+            }
             ObservationBody::DroneDetection(d) => sightings.push(Sighting {
                 pos: LatLon::new(d.target.lat_deg, d.target.lon_deg),
                 sigma_m: d.target.sigma_m,
@@ -409,7 +458,14 @@ pub fn run(input: &Input, config: &Config) -> Output {
     events.sort_by(|a, b| a.time.cmp(&b.time).then(a.id.cmp(&b.id)));
     let findings = match &input.agreement {
         Some(a) => match truce_assess::Zones::new(a.clone()) {
-            Ok(zones) => findings::assess(&zones, &events, &sightings, &input.registry),
+            Ok(zones) => {
+                anomalies.sort_by(|a, b| {
+                    a.time
+                        .cmp(&b.time)
+                        .then(a.evidence.leaf_index.cmp(&b.evidence.leaf_index))
+                });
+                findings::assess(&zones, &events, &sightings, &anomalies, &input.registry)
+            }
             Err(e) => {
                 *diag.entry(format!("no assessment: {e}")).or_default() += 1;
                 Vec::new()
