@@ -331,12 +331,7 @@ impl Stream<'_> {
         let origin = a.stations[p.station].pos;
         let frame = Frame::new(origin);
         let weather = a.met.at(origin, p.time_s);
-        let setting = Setting {
-            stations: &a.stations,
-            medium: &a.medium,
-            weather,
-            config: cfg.locator,
-        };
+        let setting = Setting::new(&a.stations, &a.medium, weather, cfg.locator);
         let neighbours = &a.neighbours[p.station];
         let sta_p = frame.station(&a.stations[p.station]);
         let sta_n: Vec<[f64; 3]> = neighbours

@@ -95,29 +95,67 @@ pub struct Setting<'a> {
     pub weather: Weather,
     /// Settings.
     pub config: LocatorConfig,
+    /// Speed of sound and wind vector (east, north) of `weather`, precomputed: the hot loop
+    /// would otherwise redo the trigonometry for every pick.
+    air: (f64, f64, f64),
+}
+
+impl<'a> Setting<'a> {
+    /// Build, precomputing the weather's sound speed and wind vector.
+    pub fn new(
+        stations: &'a [Station],
+        medium: &'a Medium,
+        weather: Weather,
+        config: LocatorConfig,
+    ) -> Self {
+        let (we, wn) = weather.wind_en();
+        let c0 = match medium {
+            Medium::Air {
+                celerity_mps: Some(c),
+            } => *c,
+            _ => weather.sound_speed_mps(),
+        };
+        Setting {
+            stations,
+            medium,
+            weather,
+            config,
+            air: (c0, we, wn),
+        }
+    }
 }
 
 /// Unknowns: east, north, depth (m), origin time (s), wind offset east, north (m/s).
 const N: usize = 6;
 
 /// Predicted arrival (time residual, Jacobian row, weight) for one observation at `x`.
-fn time_row(set: &Setting<'_>, frame_src: [f64; 3], o: &Obs, x: &[f64; N]) -> (f64, [f64; N], f64) {
-    let w = set.weather.offset(x[4], x[5]);
-    let (tt, g) = travel_time(set.medium, &w, o.phase, frame_src, o.sta);
+fn time_row(set: &Setting<'_>, src: [f64; 3], o: &Obs, x: &[f64; N]) -> (f64, [f64; N], f64) {
+    let (tt, g, gwe, gwn) = match set.medium {
+        Medium::Air { .. } => {
+            // Inline of medium::travel_time for air with the wind offset x[4], x[5] added.
+            let (de, dn, du) = (o.sta[0] - src[0], o.sta[1] - src[1], o.sta[2] - src[2]);
+            let dh = (de * de + dn * dn).sqrt().max(1e-3);
+            let d = (dh * dh + du * du).sqrt();
+            let r = crate::medium::EARTH_RADIUS_M;
+            let arc = d + d * d * d / (24.0 * r * r);
+            let (c0, we, wn) = set.air;
+            let c = c0 + ((we + x[4]) * de + (wn + x[5]) * dn) / dh;
+            let tt = arc / c;
+            // d tt / d wind = -(tt / c) * unit vector along the path.
+            (
+                tt,
+                [-de / (d * c), -dn / (d * c), 0.0],
+                -tt / c * de / dh,
+                -tt / c * dn / dh,
+            )
+        }
+        Medium::Solid { .. } => {
+            let (tt, g) = travel_time(set.medium, &set.weather, o.phase, src, o.sta);
+            (tt, g, 0.0, 0.0)
+        }
+    };
     let model = model_sigma(&set.config, tt);
     let var = o.sigma * o.sigma + model * model;
-    // d tt / d wind = -(tt / c_eff) * unit vector along the path (air only).
-    let (mut gwe, mut gwn) = (0.0, 0.0);
-    if let Medium::Air { .. } = set.medium {
-        let (de, dn) = (o.sta[0] - frame_src[0], o.sta[1] - frame_src[1]);
-        let dh = de.hypot(dn).max(1e-3);
-        let d = (dh * dh + (o.sta[2] - frame_src[2]).powi(2)).sqrt();
-        if tt > 0.0 {
-            let c = d / tt;
-            gwe = -tt / c * de / dh;
-            gwn = -tt / c * dn / dh;
-        }
-    }
     (
         o.t - (x[3] + tt),
         [g[0], g[1], g[2], 1.0, gwe, gwn],

@@ -76,3 +76,32 @@ fn regenerating_from_shared_data_gives_the_committed_file() {
         "scenarios/agreements/minsk-2022.geojson is stale: run `truce agreement minsk`"
     );
 }
+
+#[test]
+fn the_indexed_point_in_polygon_agrees_with_geo_on_the_real_areas() {
+    use geo::Contains;
+    let text = std::fs::read(root().join("scenarios/agreements/minsk-2022.geojson")).unwrap();
+    let a = Agreement::from_json(&text).unwrap();
+    let mut s: u64 = 12345;
+    let mut next = || {
+        s = s
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        (s >> 11) as f64 / (1u64 << 53) as f64
+    };
+    for party in ["A", "B"] {
+        let area = area(&a, party);
+        let mut inside = 0;
+        for _ in 0..20_000 {
+            let (lat, lon) = (46.8 + 3.0 * next(), 36.5 + 4.0 * next());
+            let ours = area.contains(LatLon::new(lat, lon));
+            assert_eq!(
+                ours,
+                area.polygons().contains(&geo::Coord { x: lon, y: lat }),
+                "{party} at {lat},{lon}"
+            );
+            inside += usize::from(ours);
+        }
+        assert!(inside > 1000, "{party}: {inside}");
+    }
+}
