@@ -169,6 +169,19 @@ pub fn model_sigma(config: &LocatorConfig, tt: f64) -> f64 {
     config.model_share * tt.clamp(0.0, 300.0) + config.model_sigma_s
 }
 
+/// The azimuth, in the frame's east-north axes, of true north at a station: back azimuths are
+/// measured from the station's own north, which turns away from the frame's as the meridians
+/// converge (about 0.2 degrees 30 km east or west at 48 N).
+fn frame_north_deg(frame: &Frame, s: &Station) -> f64 {
+    let a = frame.station(s);
+    let north = Station {
+        pos: truce_geo::direct(s.pos, 0.0, 1000.0),
+        ..s.clone()
+    };
+    let b = frame.station(&north);
+    (b[0] - a[0]).atan2(b[1] - a[1]).to_degrees()
+}
+
 fn baz_row(src: [f64; 3], o: &Obs) -> Option<(f64, [f64; N], f64)> {
     let (obs_deg, sigma_deg) = o.baz?;
     let (de, dn) = (src[0] - o.sta[0], src[1] - o.sta[1]);
@@ -200,7 +213,9 @@ pub fn locate(
             phase: p.phase,
             t: p.time_s,
             sigma: p.sigma_s,
-            baz: p.back_azimuth,
+            baz: p
+                .back_azimuth
+                .map(|(b, sb)| (b + frame_north_deg(frame, &set.stations[p.station]), sb)),
         })
         .collect();
     let free_depth = set.medium.free_depth();

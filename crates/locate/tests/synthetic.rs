@@ -518,3 +518,43 @@ fn dense_salvos_are_resolved() {
     );
     assert!(ghosts * 20 <= out.events.len(), "{ghosts} ghosts");
 }
+
+#[test]
+fn exact_back_azimuths_agree_with_exact_times() {
+    let st = stations();
+    let w = Weather {
+        temperature_c: 3.0,
+        wind_speed_mps: 5.0,
+        wind_from_deg: 250.0,
+    };
+    let met = MetTable::new(vec![truce_locate::MetReport {
+        pos: st[0].pos,
+        time_s: 0.0,
+        weather: w,
+    }]);
+    let a = Associator::new(
+        st.clone(),
+        Medium::Air { celerity_mps: None },
+        met,
+        AssocConfig::acoustic(),
+    );
+    for (az, d) in [(10.0, 2000.0), (0.0, 15_000.0), (200.0, 9_000.0)] {
+        let src = direct(LatLon::new(48.3, 38.15), az, d);
+        let mut picks = picks_for(&st, src, 100.0, &w, &mut || 0.0);
+        for p in picks.iter_mut() {
+            let baz = inverse(st[p.station].pos, src)
+                .azimuth1_deg
+                .rem_euclid(360.0);
+            p.back_azimuth = Some((baz, 3.0));
+        }
+        let out = a.run(picks);
+        assert_eq!(out.events.len(), 1);
+        let e = &out.events[0];
+        assert!(
+            distance_m(e.pos, src) < 1.0,
+            "{} m off",
+            distance_m(e.pos, src)
+        );
+        assert!(e.solution.chi2 < 1e-4, "chi2 {}", e.solution.chi2);
+    }
+}
