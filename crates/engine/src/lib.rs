@@ -238,12 +238,7 @@ pub fn run(input: &Input, config: &Config) -> Output {
                     pos: LatLon::new(a.lat_deg, a.lon_deg),
                     radius_m: 0.5 * scan.hypot(track),
                     time: o.time,
-                    evidence: EvidenceRef {
-                        leaf_index: ev.leaf_index,
-                        leaf_hash: ev.leaf_hash.clone(),
-                        sensor: o.sensor.clone(),
-                        kind: o.body.kind().to_owned(),
-                    },
+                    evidence: evidence_ref(ev),
                 });
             }
             ObservationBody::SarChange(c) => {
@@ -270,12 +265,7 @@ pub fn run(input: &Input, config: &Config) -> Output {
                     pos,
                     radius_m,
                     time: o.time,
-                    evidence: EvidenceRef {
-                        leaf_index: ev.leaf_index,
-                        leaf_hash: ev.leaf_hash.clone(),
-                        sensor: o.sensor.clone(),
-                        kind: o.body.kind().to_owned(),
-                    },
+                    evidence: evidence_ref(ev),
                 });
             }
             ObservationBody::DroneDetection(d) => sightings.push(Sighting {
@@ -284,12 +274,7 @@ pub fn run(input: &Input, config: &Config) -> Output {
                 class: d.class,
                 class_p: d.class_p,
                 time: o.time,
-                evidence: EvidenceRef {
-                    leaf_index: ev.leaf_index,
-                    leaf_hash: ev.leaf_hash.clone(),
-                    sensor: o.sensor.clone(),
-                    kind: o.body.kind().to_owned(),
-                },
+                evidence: evidence_ref(ev),
             }),
             ObservationBody::RadarTrack(t) => {
                 let class = match t.projectile {
@@ -334,12 +319,7 @@ pub fn run(input: &Input, config: &Config) -> Output {
         .iter()
         .map(|e| (e.leaf_index, e))
         .collect();
-    let reference = |e: &Evidence| EvidenceRef {
-        leaf_index: e.leaf_index,
-        leaf_hash: e.leaf_hash.clone(),
-        sensor: e.observation.sensor.clone(),
-        kind: e.observation.body.kind().to_owned(),
-    };
+    let reference = evidence_ref;
     let mut events: Vec<Event> = result
         .events
         .iter()
@@ -479,6 +459,16 @@ pub fn run(input: &Input, config: &Config) -> Output {
         unassociated_picks: result.unassociated.len() as u64,
         diagnostics: diag,
         epoch,
+    }
+}
+
+/// The log reference of an accepted observation.
+fn evidence_ref(e: &Evidence) -> EvidenceRef {
+    EvidenceRef {
+        leaf_index: e.leaf_index,
+        leaf_hash: e.leaf_hash.clone(),
+        sensor: e.observation.sensor.clone(),
+        kind: e.observation.body.kind().to_owned(),
     }
 }
 

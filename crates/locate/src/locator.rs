@@ -75,6 +75,7 @@ pub struct Solution {
     pub stations: usize,
 }
 
+#[derive(Clone)]
 struct Obs {
     pick: usize,
     sta: [f64; 3],
@@ -230,17 +231,7 @@ pub fn locate(
         if distinct_stations(picks, &sub) < min_stations {
             return None;
         }
-        let owned: Vec<Obs> = sub
-            .iter()
-            .map(|o| Obs {
-                pick: o.pick,
-                sta: o.sta,
-                phase: o.phase,
-                t: o.t,
-                sigma: o.sigma,
-                baz: o.baz,
-            })
-            .collect();
+        let owned: Vec<Obs> = sub.iter().map(|o| (*o).clone()).collect();
         x = iterate(set, frame, &owned, x, free_depth, false)?;
         let again = select_inliers(set, frame, &obs, x);
         if again == keep {
@@ -416,17 +407,7 @@ fn finish(
     free_depth: bool,
     stations: usize,
 ) -> Option<Solution> {
-    let owned: Vec<Obs> = sub
-        .iter()
-        .map(|o| Obs {
-            pick: o.pick,
-            sta: o.sta,
-            phase: o.phase,
-            t: o.t,
-            sigma: o.sigma,
-            baz: o.baz,
-        })
-        .collect();
+    let owned: Vec<Obs> = sub.iter().map(|o| (*o).clone()).collect();
     let (a, _, _) = normal(set, frame, &owned, &x, false);
     let src = frame.source(x[0], x[1], x[2]);
     let (mut chi2, mut n_obs, mut ss_t) = (0.0, 0usize, 0.0);
