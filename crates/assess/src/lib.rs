@@ -147,6 +147,103 @@ impl Zones {
     }
 }
 
+/// Check an agreement's geometry beyond what parsing checks: each control area is a valid
+/// polygon (no self-intersection), control areas of different parties do not overlap (beyond
+/// 0.01 km² of drawing slack), and every feature lies near the ceasefire line (a feature far
+/// from it, or with latitude and longitude swapped, is named). Returns the problems found,
+/// each naming the feature by its index; empty means the geometry is usable.
+pub fn check_agreement(agreement: &Agreement) -> Vec<String> {
+    use geo::{Area as _, BooleanOps, BoundingRect, MultiPolygon, Validation};
+    let mut problems = Vec::new();
+    let mut areas: Vec<(usize, String, MultiPolygon<f64>)> = Vec::new();
+    let mut line_box: Option<geo::Rect<f64>> = None;
+    for (i, f) in agreement.features.iter().enumerate() {
+        let Some(rings) = area_of(&f.geometry) else {
+            let pts: Vec<geo::Coord<f64>> = match &f.geometry {
+                Geometry::LineString(l) => l
+                    .iter()
+                    .map(|c| geo::Coord {
+                        x: c.lon_deg,
+                        y: c.lat_deg,
+                    })
+                    .collect(),
+                Geometry::MultiLineString(ls) => ls
+                    .iter()
+                    .flatten()
+                    .map(|c| geo::Coord {
+                        x: c.lon_deg,
+                        y: c.lat_deg,
+                    })
+                    .collect(),
+                _ => Vec::new(),
+            };
+            if let Some(r) = geo::LineString::from(pts).bounding_rect() {
+                line_box = Some(r);
+            }
+            continue;
+        };
+        let mp = Area::from_rings(&rings).polygons().clone();
+        if let Err(e) = mp.check_validation() {
+            problems.push(format!("feature {i}: invalid polygon: {e}"));
+        }
+        if f.role == Role::ControlArea {
+            areas.push((i, f.party.clone().unwrap_or_default(), mp));
+        } else {
+            areas.push((i, String::new(), mp));
+        }
+    }
+    // Overlaps between different parties' control areas: a place cannot be held by two.
+    let controls: Vec<&(usize, String, MultiPolygon<f64>)> =
+        areas.iter().filter(|a| !a.1.is_empty()).collect();
+    for (k, a) in controls.iter().enumerate() {
+        for b in &controls[k + 1..] {
+            if a.1 == b.1 {
+                continue;
+            }
+            let overlap_deg2 = a.2.intersection(&b.2).unsigned_area();
+            // 0.01 km² at mid latitudes is about 1.3e-6 square degrees.
+            if overlap_deg2 > 1.3e-6 {
+                problems.push(format!(
+                    "features {} and {}: control areas of {} and {} overlap (about {:.2} km²)",
+                    a.0,
+                    b.0,
+                    a.1,
+                    b.1,
+                    overlap_deg2 * 7_700.0
+                ));
+            }
+        }
+    }
+    // Every area should touch the neighbourhood of the line; one far away is most likely drawn
+    // with latitude and longitude swapped.
+    if let Some(lb) = line_box {
+        let grow = 5.0; // degrees around the line's box
+        for (i, _, mp) in &areas {
+            if let Some(r) = mp.bounding_rect() {
+                let apart = r.max().x < lb.min().x - grow
+                    || r.min().x > lb.max().x + grow
+                    || r.max().y < lb.min().y - grow
+                    || r.min().y > lb.max().y + grow;
+                if apart {
+                    let swapped = r.min().x > lb.min().y - grow
+                        && r.max().x < lb.max().y + grow
+                        && r.min().y > lb.min().x - grow
+                        && r.max().y < lb.max().x + grow;
+                    problems.push(format!(
+                        "feature {i}: lies far from the ceasefire line{}",
+                        if swapped {
+                            " (latitude and longitude look swapped)"
+                        } else {
+                            ""
+                        }
+                    ));
+                }
+            }
+        }
+    }
+    problems
+}
+
 /// Sample points of a standard bivariate normal: 400 points, deterministic (a Fibonacci
 /// lattice pushed through the inverse normal CDF of the radius), so `p_party` is the same on
 /// every machine. Binomial standard error at most 0.5 / sqrt(400) = 0.025.
@@ -280,6 +377,45 @@ mod tests {
         assert_eq!(attribute(&p).0.as_deref(), Some("A"));
         // Deterministic.
         assert_eq!(p, p_party(&z, north, [100.0 * 100.0, 0.0, 100.0 * 100.0]));
+    }
+
+    #[test]
+    fn bad_geometry_is_named_by_feature() {
+        assert!(
+            check_agreement(&zones().agreement).is_empty(),
+            "{:?}",
+            check_agreement(&zones().agreement)
+        );
+        let overlap = DEMO.replace(
+            "[[[37.0,47.5],[38.0,47.5],[38.0,48.0],[37.0,48.0],[37.0,47.5]]]",
+            "[[[37.0,47.5],[38.0,47.5],[38.0,48.2],[37.0,48.2],[37.0,47.5]]]",
+        );
+        let p = check_agreement(&Agreement::from_json(overlap.as_bytes()).unwrap());
+        assert!(
+            p.iter()
+                .any(|m| m.contains("features 1 and 2") && m.contains("overlap")),
+            "{p:?}"
+        );
+        let bowtie = DEMO.replace(
+            "[[[37.4,48.2],[37.5,48.2],[37.5,48.3],[37.4,48.3],[37.4,48.2]]]",
+            "[[[37.4,48.2],[37.5,48.3],[37.5,48.2],[37.4,48.3],[37.4,48.2]]]",
+        );
+        let p = check_agreement(&Agreement::from_json(bowtie.as_bytes()).unwrap());
+        assert!(
+            p.iter()
+                .any(|m| m.starts_with("feature 3: invalid polygon")),
+            "{p:?}"
+        );
+        let swapped = DEMO.replace(
+            "[[[37.4,48.2],[37.5,48.2],[37.5,48.3],[37.4,48.3],[37.4,48.2]]]",
+            "[[[48.2,37.4],[48.2,37.5],[48.3,37.5],[48.3,37.4],[48.2,37.4]]]",
+        );
+        let p = check_agreement(&Agreement::from_json(swapped.as_bytes()).unwrap());
+        assert!(
+            p.iter()
+                .any(|m| m.starts_with("feature 3") && m.contains("swapped")),
+            "{p:?}"
+        );
     }
 
     #[test]

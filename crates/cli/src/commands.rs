@@ -771,6 +771,17 @@ fn process(
         .with_context(|| format!("cannot read agreement {}", agreement_path.display()))?;
     let agreement = truce_model::Agreement::from_json(&agreement_bytes)
         .with_context(|| format!("agreement {} is unusable", agreement_path.display()))?;
+    let problems = truce_assess::check_agreement(&agreement);
+    if !problems.is_empty() {
+        for p in &problems {
+            eprintln!("{}: {p}", agreement_path.display());
+        }
+        bail!(
+            "agreement {} has {} geometry problem(s); findings would be wrong",
+            agreement_path.display(),
+            problems.len()
+        );
+    }
     let registry_bytes = fs::read(sensors)
         .with_context(|| format!("cannot read sensor registry {}", sensors.display()))?;
     let registry = SensorRegistry::from_json(&registry_bytes)

@@ -571,3 +571,37 @@ fn the_real_2023_viirs_file_is_taken_whole() {
     assert_eq!(st.evidence().size(), 42_415);
     assert_eq!(st.quarantine().size(), 0);
 }
+
+#[test]
+fn process_refuses_an_agreement_with_overlapping_control_areas() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = sample_into(dir.path());
+    let agreement = dir.path().join("overlap.geojson");
+    std::fs::write(
+        &agreement,
+        r#"{"type": "FeatureCollection",
+ "agreement": {"id": "t", "parties": ["A", "B"], "effective_from": "2026-01-10T00:00:00Z"},
+ "features": [
+   {"type": "Feature", "properties": {"role": "ceasefire_line"}, "geometry": {"type": "LineString", "coordinates": [[37.0, 48.0], [38.0, 48.0]]}},
+   {"type": "Feature", "properties": {"role": "control_area", "party": "A"}, "geometry": {"type": "Polygon", "coordinates": [[[37.0,47.9],[38.0,47.9],[38.0,48.5],[37.0,48.5],[37.0,47.9]]]}},
+   {"type": "Feature", "properties": {"role": "control_area", "party": "B"}, "geometry": {"type": "Polygon", "coordinates": [[[37.0,47.5],[38.0,47.5],[38.0,48.0],[37.0,48.0],[37.0,47.5]]]}}
+ ]}"#,
+    )
+    .unwrap();
+    let o = truce()
+        .args(["process", "--agreement"])
+        .arg(&agreement)
+        .arg("--sensors")
+        .arg(s.join("sensors.json"))
+        .arg("--out")
+        .arg(dir.path().join("out"))
+        .arg(s.join("observations.jwsl"))
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(
+        text(&o).contains("features 1 and 2: control areas of A and B overlap"),
+        "{}",
+        text(&o)
+    );
+}
