@@ -381,6 +381,21 @@ fn progress_bar(len: u64, name: &str) -> ProgressBar {
     bar
 }
 
+/// Ingest one input with a progress bar and default options.
+fn ingest_with_bar(
+    store: &mut Store,
+    keyring: &Keyring,
+    name: &str,
+    bytes: &[u8],
+) -> Result<IngestSummary> {
+    let bar = progress_bar(bytes.len() as u64, name);
+    let s = store.ingest(keyring, name, bytes, &IngestOptions::default(), &mut |p| {
+        bar.set_position(p.bytes_done)
+    })?;
+    bar.finish_and_clear();
+    Ok(s)
+}
+
 fn merge(total: &mut IngestSummary, s: &IngestSummary) {
     total.lines += s.lines;
     total.blank_lines += s.blank_lines;
@@ -805,15 +820,7 @@ fn process(
     for file in files {
         let bytes = fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
         let name = file.display().to_string();
-        let bar = progress_bar(bytes.len() as u64, &name);
-        let s = store.ingest(
-            &keyring,
-            &name,
-            &bytes,
-            &IngestOptions::default(),
-            &mut |p| bar.set_position(p.bytes_done),
-        )?;
-        bar.finish_and_clear();
+        let s = ingest_with_bar(&mut store, &keyring, &name, &bytes)?;
         merge(&mut total, &s);
     }
     store.checkpoint()?;
@@ -979,15 +986,12 @@ fn ingest_firms(
             jwsl.extend_from_slice(l.as_bytes());
             jwsl.push(b'\n');
         }
-        let bar = progress_bar(jwsl.len() as u64, &name);
-        let s = store.ingest(
+        let s = ingest_with_bar(
+            &mut store,
             &keyring,
             &format!("{name} (signed by {id})"),
             &jwsl,
-            &IngestOptions::default(),
-            &mut |p| bar.set_position(p.bytes_done),
         )?;
-        bar.finish_and_clear();
         merge(&mut total, &s);
     }
     store.checkpoint()?;

@@ -24,6 +24,36 @@ fn stations() -> Vec<Station> {
     out
 }
 
+/// The weather of most tests: 3 °C, a 5 m/s wind from 250°.
+const WINDY: Weather = Weather {
+    temperature_c: 3.0,
+    wind_speed_mps: 5.0,
+    wind_from_deg: 250.0,
+};
+
+/// Met reports of `w` at the first station every 30 minutes for 50 hours.
+fn half_hourly(st: &[Station], w: Weather) -> MetTable {
+    MetTable::new(
+        (0..100)
+            .map(|k| truce_locate::MetReport {
+                pos: st[0].pos,
+                time_s: 1800.0 * k as f64,
+                weather: w,
+            })
+            .collect(),
+    )
+}
+
+/// The acoustic associator in air over `st`.
+fn associator(st: &[Station], met: MetTable) -> Associator {
+    Associator::new(
+        st.to_vec(),
+        Medium::Air { celerity_mps: None },
+        met,
+        AssocConfig::acoustic(),
+    )
+}
+
 fn picks_for(
     st: &[Station],
     src: LatLon,
@@ -56,26 +86,9 @@ fn picks_for(
 #[test]
 fn an_exact_event_is_found_where_it_is() {
     let st = stations();
-    let w = Weather {
-        temperature_c: 3.0,
-        wind_speed_mps: 5.0,
-        wind_from_deg: 250.0,
-    };
-    let met = MetTable::new(
-        (0..100)
-            .map(|k| truce_locate::MetReport {
-                pos: st[0].pos,
-                time_s: 1800.0 * k as f64,
-                weather: w,
-            })
-            .collect(),
-    );
-    let a = Associator::new(
-        st.clone(),
-        Medium::Air { celerity_mps: None },
-        met,
-        AssocConfig::acoustic(),
-    );
+    let w = WINDY;
+    let met = half_hourly(&st, w);
+    let a = associator(&st, met);
     for (k, (az, d)) in [
         (10.0, 2000.0),
         (0.0, 15_000.0),
@@ -121,26 +134,9 @@ fn gauss(seed: u64) -> impl FnMut() -> f64 {
 #[test]
 fn volleys_separate_and_errors_match_the_stated_sigma() {
     let st = stations();
-    let w = Weather {
-        temperature_c: 3.0,
-        wind_speed_mps: 5.0,
-        wind_from_deg: 250.0,
-    };
-    let met = MetTable::new(
-        (0..100)
-            .map(|k| truce_locate::MetReport {
-                pos: st[0].pos,
-                time_s: 1800.0 * k as f64,
-                weather: w,
-            })
-            .collect(),
-    );
-    let a = Associator::new(
-        st.clone(),
-        Medium::Air { celerity_mps: None },
-        met,
-        AssocConfig::acoustic(),
-    );
+    let w = WINDY;
+    let met = half_hourly(&st, w);
+    let a = associator(&st, met);
     let mut noise = gauss(7);
     let mut all = Vec::new();
     let mut truth = Vec::new();
@@ -201,26 +197,9 @@ fn volleys_separate_and_errors_match_the_stated_sigma() {
 #[test]
 fn one_noisy_event_is_one_event() {
     let st = stations();
-    let w = Weather {
-        temperature_c: 3.0,
-        wind_speed_mps: 5.0,
-        wind_from_deg: 250.0,
-    };
-    let met = MetTable::new(
-        (0..100)
-            .map(|k| truce_locate::MetReport {
-                pos: st[0].pos,
-                time_s: 1800.0 * k as f64,
-                weather: w,
-            })
-            .collect(),
-    );
-    let a = Associator::new(
-        st.clone(),
-        Medium::Air { celerity_mps: None },
-        met,
-        AssocConfig::acoustic(),
-    );
+    let w = WINDY;
+    let met = half_hourly(&st, w);
+    let a = associator(&st, met);
     let mut noise = gauss(3);
     for k in 0..20 {
         let src = direct(
@@ -244,26 +223,9 @@ fn one_noisy_event_is_one_event() {
 #[test]
 fn two_separate_events_in_one_run() {
     let st = stations();
-    let w = Weather {
-        temperature_c: 3.0,
-        wind_speed_mps: 5.0,
-        wind_from_deg: 250.0,
-    };
-    let met = MetTable::new(
-        (0..100)
-            .map(|k| truce_locate::MetReport {
-                pos: st[0].pos,
-                time_s: 1800.0 * k as f64,
-                weather: w,
-            })
-            .collect(),
-    );
-    let a = Associator::new(
-        st.clone(),
-        Medium::Air { celerity_mps: None },
-        met,
-        AssocConfig::acoustic(),
-    );
+    let w = WINDY;
+    let met = half_hourly(&st, w);
+    let a = associator(&st, met);
     let mut noise = gauss(3);
     let mut all = Vec::new();
     for k in 0..3 {
@@ -288,26 +250,9 @@ fn two_separate_events_in_one_run() {
 #[test]
 fn a_rocket_salvo_is_resolved_rocket_by_rocket() {
     let st = stations();
-    let w = Weather {
-        temperature_c: 3.0,
-        wind_speed_mps: 5.0,
-        wind_from_deg: 250.0,
-    };
-    let met = MetTable::new(
-        (0..100)
-            .map(|k| truce_locate::MetReport {
-                pos: st[0].pos,
-                time_s: 1800.0 * k as f64,
-                weather: w,
-            })
-            .collect(),
-    );
-    let a = Associator::new(
-        st.clone(),
-        Medium::Air { celerity_mps: None },
-        met,
-        AssocConfig::acoustic(),
-    );
+    let w = WINDY;
+    let met = half_hourly(&st, w);
+    let a = associator(&st, met);
     let sigma = 0.05; // times the 20 ms of picks_for: 1 ms picks
     let mut noise = gauss(11);
     let src = direct(LatLon::new(48.3, 38.15), 20.0, 9000.0);
@@ -350,11 +295,7 @@ fn a_rocket_salvo_is_resolved_rocket_by_rocket() {
 #[test]
 fn ellipses_hold_the_truth_95_percent_of_the_time() {
     let st = stations();
-    let w = Weather {
-        temperature_c: 3.0,
-        wind_speed_mps: 5.0,
-        wind_from_deg: 250.0,
-    };
+    let w = WINDY;
     // The met station's wind is off the wind along the paths by 1 m/s per component (the
     // locator's prior), a new error every hour.
     let mut met_noise = gauss(5);
@@ -375,12 +316,7 @@ fn ellipses_hold_the_truth_95_percent_of_the_time() {
         })
         .collect();
     let met = MetTable::new(reports);
-    let a = Associator::new(
-        st.clone(),
-        Medium::Air { celerity_mps: None },
-        met,
-        AssocConfig::acoustic(),
-    );
+    let a = associator(&st, met);
     let mut noise = gauss(99);
     let mut all = Vec::new();
     let mut truth = Vec::new();
@@ -442,11 +378,7 @@ fn ellipses_hold_the_truth_95_percent_of_the_time() {
 #[ignore = "target not met yet: dense salvos are not resolved (issue 4); run with --ignored"]
 fn dense_salvos_are_resolved() {
     let st = stations();
-    let w = Weather {
-        temperature_c: 3.0,
-        wind_speed_mps: 5.0,
-        wind_from_deg: 250.0,
-    };
+    let w = WINDY;
     let reported = Weather {
         temperature_c: 3.2,
         wind_speed_mps: 5.5,
@@ -461,12 +393,7 @@ fn dense_salvos_are_resolved() {
             })
             .collect(),
     );
-    let a = Associator::new(
-        st.clone(),
-        Medium::Air { celerity_mps: None },
-        met,
-        AssocConfig::acoustic(),
-    );
+    let a = associator(&st, met);
     let mut noise = gauss(21);
     let mut miss = gauss(22);
     let src = direct(LatLon::new(48.3, 38.15), 0.0, 15000.0);
@@ -522,22 +449,13 @@ fn dense_salvos_are_resolved() {
 #[test]
 fn exact_back_azimuths_agree_with_exact_times() {
     let st = stations();
-    let w = Weather {
-        temperature_c: 3.0,
-        wind_speed_mps: 5.0,
-        wind_from_deg: 250.0,
-    };
+    let w = WINDY;
     let met = MetTable::new(vec![truce_locate::MetReport {
         pos: st[0].pos,
         time_s: 0.0,
         weather: w,
     }]);
-    let a = Associator::new(
-        st.clone(),
-        Medium::Air { celerity_mps: None },
-        met,
-        AssocConfig::acoustic(),
-    );
+    let a = associator(&st, met);
     for (az, d) in [(10.0, 2000.0), (0.0, 15_000.0), (200.0, 9_000.0)] {
         let src = direct(LatLon::new(48.3, 38.15), az, d);
         let mut picks = picks_for(&st, src, 100.0, &w, &mut || 0.0);
