@@ -15,7 +15,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use truce_geo::{LatLon, distance_m};
 
 use crate::locator::{LocatorConfig, Setting, Solution, locate};
-use crate::medium::{Frame, Medium, MetTable, Pick, Station, Weather, travel_time};
+use crate::medium::{Frame, Medium, MetTable, Phase, Pick, Station, Weather, travel_time};
 
 /// Associator settings.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -45,6 +45,51 @@ pub struct AssocConfig {
 }
 
 impl AssocConfig {
+    /// Settings for local earthquakes (P and S in a constant-velocity Earth, free depth): stations
+    /// up to 120 km apart, at least 4 stations, model error 2 % of the travel time plus 0.1 s.
+    pub fn seismic() -> Self {
+        AssocConfig {
+            max_station_distance_m: 120_000.0,
+            min_stations: 4,
+            slack_s: 1.0,
+            seed_radius_m: 60_000.0,
+            seed_picks: 7,
+            max_chi2_per_dof: 3.0,
+            dense_stations: 4,
+            dense_picks: 4,
+            full_fits: 8,
+            locator: LocatorConfig {
+                model_share: 0.02,
+                model_sigma_s: 0.1,
+                ..LocatorConfig::default()
+            },
+        }
+    }
+
+    /// Settings for long-range infrasound from arrays (time and back azimuth) hundreds of km
+    /// away: use with `Medium::Air` at a celerity of about 300 m/s. Stratospheric and
+    /// thermospheric ducts give celerities of 0.28-0.32 km/s, so the model error is 6 % of the
+    /// travel time plus 10 s; at least 3 arrays.
+    pub fn infrasound() -> Self {
+        AssocConfig {
+            max_station_distance_m: 2_000_000.0,
+            min_stations: 3,
+            slack_s: 60.0,
+            seed_radius_m: 1_500_000.0,
+            seed_picks: 7,
+            max_chi2_per_dof: 3.0,
+            dense_stations: 4,
+            dense_picks: 4,
+            full_fits: 8,
+            locator: LocatorConfig {
+                model_share: 0.06,
+                model_sigma_s: 10.0,
+                model_cap_s: 20_000.0,
+                ..LocatorConfig::default()
+            },
+        }
+    }
+
     /// Settings for battlefield acoustics: sensors up to 45 km apart, at least 4 stations.
     pub fn acoustic() -> Self {
         AssocConfig {
@@ -238,13 +283,20 @@ impl Stream<'_> {
         Some(p)
     }
 
-    /// The pending pick at `station` nearest in time to `t`, within `tol` seconds.
-    fn nearest(&self, station: usize, t: f64, tol: f64) -> Option<((i64, u64), &Pick)> {
+    /// The pending pick of `phase` at `station` nearest in time to `t`, within `tol` seconds.
+    fn nearest(
+        &self,
+        station: usize,
+        phase: Phase,
+        t: f64,
+        tol: f64,
+    ) -> Option<((i64, u64), &Pick)> {
         let lo = (key_time(t - tol), 0);
         let hi = (key_time(t + tol), u64::MAX);
         self.by_station[station]
             .range(lo..=hi)
             .filter_map(|k| self.pending.get(k).map(|p| (*k, p)))
+            .filter(|(_, p)| p.phase == phase)
             .min_by(|a, b| (a.1.time_s - t).abs().total_cmp(&(b.1.time_s - t).abs()))
     }
 
@@ -344,15 +396,33 @@ impl Stream<'_> {
                 .position(|&(n, _)| n == s)
                 .map_or(sta_p, |i| sta_n[i])
         };
-        let c = match a.medium {
+        // The speed of each phase, for the closed-form seeds.
+        let speed = |ph: Phase| match a.medium {
             Medium::Air { celerity_mps } => {
                 celerity_mps.unwrap_or_else(|| weather.sound_speed_mps())
             }
-            Medium::Solid { vp_mps, .. } => vp_mps,
+            Medium::Solid { vp_mps, vs_mps } => {
+                if ph == Phase::S {
+                    vs_mps
+                } else {
+                    vp_mps
+                }
+            }
         };
+        let phases = a.medium.phases();
+        // Where to look for the other picks of a hypothesis: p's own station (for its other
+        // phases) and every neighbour.
+        let lookups: Vec<(usize, [f64; 3])> = std::iter::once((p.station, sta_p))
+            .chain(
+                neighbours
+                    .iter()
+                    .enumerate()
+                    .map(|(i, &(s, _))| (s, sta_n[i])),
+            )
+            .collect();
         let k = cfg.locator.inlier_sigmas;
         let wind_share = match a.medium {
-            Medium::Air { .. } => setting.config.wind_sigma_mps / c,
+            Medium::Air { .. } => setting.config.wind_sigma_mps / speed(Phase::Acoustic),
             Medium::Solid { .. } => 0.0,
         };
         // Score a hypothesis: (stations fitting, soft score).
@@ -372,11 +442,16 @@ impl Stream<'_> {
                 }
             };
             add(p, sta_p);
-            for (i, &(s, _)) in neighbours.iter().enumerate() {
-                let (tt, _) = travel_time(&a.medium, &weather, p.phase, src, sta_n[i]);
-                let m = crate::locator::model_sigma(&cfg.locator, tt) + 0.5;
-                if let Some((_, q)) = self.nearest(s, x[3] + tt, k * m) {
-                    add(q, sta_n[i]);
+            for (s, sta) in lookups.iter().copied() {
+                for &ph in phases {
+                    if s == p.station && ph == p.phase {
+                        continue;
+                    }
+                    let (tt, _) = travel_time(&a.medium, &weather, ph, src, sta);
+                    let m = crate::locator::model_sigma(&cfg.locator, tt) + 0.5;
+                    if let Some((_, q)) = self.nearest(s, ph, x[3] + tt, k * m) {
+                        add(q, sta);
+                    }
                 }
             }
             (count, total)
@@ -425,6 +500,11 @@ impl Stream<'_> {
             }
         }
         for trio in trios {
+            // The closed form needs one speed: picks of one phase.
+            if trio.iter().any(|q| q.0.phase != trio[0].0.phase) {
+                continue;
+            }
+            let c = speed(trio[0].0.phase);
             {
                 for (e, n, t0) in tdoa3(&trio, c) {
                     if e.hypot(n) > cfg.seed_radius_m {
@@ -465,12 +545,17 @@ impl Stream<'_> {
             let src = frame.source(x[0], x[1], x[2]);
             let mut keys: Vec<Option<(i64, u64)>> = vec![None];
             let mut group: Vec<&Pick> = vec![p];
-            for (i, &(s, _)) in neighbours.iter().enumerate() {
-                let (tt, _) = travel_time(&a.medium, &weather, p.phase, src, sta_n[i]);
-                let m = crate::locator::model_sigma(&cfg.locator, tt) + 1.0;
-                if let Some((key, q)) = self.nearest(s, x[3] + tt, k * m) {
-                    keys.push(Some(key));
-                    group.push(q);
+            for (s, sta) in lookups.iter().copied() {
+                for &ph in phases {
+                    if s == p.station && ph == p.phase {
+                        continue;
+                    }
+                    let (tt, _) = travel_time(&a.medium, &weather, ph, src, sta);
+                    let m = crate::locator::model_sigma(&cfg.locator, tt) + 1.0;
+                    if let Some((key, q)) = self.nearest(s, ph, x[3] + tt, k * m) {
+                        keys.push(Some(key));
+                        group.push(q);
+                    }
                 }
             }
             let Some(sol) = locate(&setting, &frame, &group, x, true, cfg.min_stations) else {

@@ -35,6 +35,8 @@ pub struct LocatorConfig {
     /// paths, m/s. The wind offset is estimated with each event (two nuisance unknowns with this
     /// prior), so its uncertainty widens the ellipse instead of loosening every pick.
     pub wind_sigma_mps: f64,
+    /// Travel time beyond which the model error stops growing, seconds.
+    pub model_cap_s: f64,
 }
 
 impl Default for LocatorConfig {
@@ -45,6 +47,7 @@ impl Default for LocatorConfig {
             inlier_sigmas: 3.5,
             max_iterations: 40,
             wind_sigma_mps: 1.0,
+            model_cap_s: 300.0,
         }
     }
 }
@@ -165,9 +168,10 @@ fn time_row(set: &Setting<'_>, src: [f64; 3], o: &Obs, x: &[f64; N]) -> (f64, [f
 }
 
 /// The propagation-model error for a travel time, seconds: a share of the travel time (capped at
-/// five minutes of travel, beyond which no acoustic event here is located) plus a floor.
+/// `model_cap_s`, by default five minutes of travel, beyond which no battlefield acoustic event
+/// is located) plus a floor.
 pub fn model_sigma(config: &LocatorConfig, tt: f64) -> f64 {
-    config.model_share * tt.clamp(0.0, 300.0) + config.model_sigma_s
+    config.model_share * tt.clamp(0.0, config.model_cap_s) + config.model_sigma_s
 }
 
 /// The azimuth, in the frame's east-north axes, of true north at a station: back azimuths are

@@ -204,6 +204,14 @@ impl Medium {
         matches!(self, Medium::Solid { .. })
     }
 
+    /// The phases this medium carries.
+    pub fn phases(&self) -> &'static [Phase] {
+        match self {
+            Medium::Air { .. } => &[Phase::Acoustic],
+            Medium::Solid { .. } => &[Phase::P, Phase::S],
+        }
+    }
+
     /// The slowest speed of any phase, m/s (for time windows).
     pub fn slowest_mps(&self) -> f64 {
         match self {
