@@ -171,6 +171,31 @@ enum AgreementCommand {
         #[arg(long, default_value = "scenarios/agreements/minsk-2022.geojson")]
         out: PathBuf,
     },
+    /// An agreement on the front of a snapshot of occupied territory (a DeepStateMap layer, the
+    /// ISW layer or a daily DeepState MultiPolygon): party B holds the occupied polygons clipped
+    /// to Ukraine, party A the rest; the line is where they meet away from the state border.
+    Occupation {
+        /// The snapshot (GeoJSON).
+        snapshot: PathBuf,
+        /// The ADM1 boundaries of shared/data/ukraine-admin-boundaries.
+        #[arg(
+            long,
+            default_value = "../shared/data/ukraine-admin-boundaries/geoBoundaries-UKR-ADM1_simplified.geojson"
+        )]
+        admin: PathBuf,
+        /// Agreement id.
+        #[arg(long, default_value = "occupation")]
+        id: String,
+        /// Attribution of the snapshot's source (goes into the agreement).
+        #[arg(
+            long,
+            default_value = "DeepStateMap; boundaries: geoBoundaries UKR-ADM1 (ODbL 1.0)"
+        )]
+        attribution: String,
+        /// Output file.
+        #[arg(long)]
+        out: PathBuf,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -289,6 +314,39 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             let text = truce_sim::agreements::minsk(&read(&contact_line)?, &read(&admin)?)?;
             truce_model::Agreement::from_json(text.as_bytes())
                 .context("the built agreement does not pass its own checks")?;
+            if let Some(dir) = out.parent() {
+                fs::create_dir_all(dir)?;
+            }
+            fs::write(&out, text).with_context(|| format!("cannot write {}", out.display()))?;
+            say!("wrote {}", out.display());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Agreement {
+            command:
+                AgreementCommand::Occupation {
+                    snapshot,
+                    admin,
+                    id,
+                    attribution,
+                    out,
+                },
+        } => {
+            let read =
+                |p: &Path| fs::read(p).with_context(|| format!("cannot read {}", p.display()));
+            let occupied = truce_sim::agreements::occupied_polygons(&read(&snapshot)?)?;
+            let name = format!("Front of {}", snapshot.display());
+            let text = truce_sim::agreements::occupation(
+                occupied,
+                &read(&admin)?,
+                &id,
+                &name,
+                &attribution,
+            )?;
+            let agreement = truce_model::Agreement::from_json(text.as_bytes())
+                .context("the built agreement does not pass its own checks")?;
+            for p in truce_assess::check_agreement(&agreement) {
+                say!("warning: {p}");
+            }
             if let Some(dir) = out.parent() {
                 fs::create_dir_all(dir)?;
             }

@@ -93,6 +93,11 @@ fn ring_json(r: &LineString<f64>) -> Value {
     )
 }
 
+/// Full precision: rounding the output of boolean operations can make a ring touch itself.
+fn ring_json_exact(r: &LineString<f64>) -> Value {
+    Value::Array(r.0.iter().map(|c| json!([c.x, c.y])).collect())
+}
+
 fn polygon_json(p: &Polygon<f64>) -> Value {
     let mut rings = vec![ring_json(p.exterior())];
     rings.extend(p.interiors().iter().map(ring_json));
@@ -174,4 +179,359 @@ pub fn minsk(contact_line_geojson: &[u8], admin_geojson: &[u8]) -> Result<String
     serde_json::to_string_pretty(&doc)
         .map(|s| s + "\n")
         .map_err(|e| err(CL, e))
+}
+
+/// Which side a DeepStateMap feature's `properties.name` puts it on: `true` for areas held by
+/// Russia (occupied since 2022, the 2014 areas, Crimea), `false` for everything else (liberated,
+/// unknown status, Transnistria, points). Names are bilingual from late 2022
+/// ("Окуповано /// Occupied"), Ukrainian only before.
+pub fn deepstate_is_occupied(name: &str) -> bool {
+    let n = name.to_lowercase();
+    let held = ["occupied", "cadr", "окупован", "ордло", "крим"];
+    let other = [
+        "liberated",
+        "звільнено",
+        "unknown",
+        "невідомий",
+        "придністров",
+    ];
+    held.iter().any(|k| n.contains(k)) && !other.iter().any(|k| n.contains(k))
+}
+
+fn all_polygons(geometry: &Value, out: &mut Vec<Polygon<f64>>) {
+    if geometry["type"] == "GeometryCollection" {
+        for g in geometry["geometries"].as_array().into_iter().flatten() {
+            all_polygons(g, out);
+        }
+    } else if let Some(ps) = polygons(geometry) {
+        out.extend(ps);
+    }
+}
+
+/// The polygons of a snapshot of occupied territory: DeepStateMap layers (features chosen by
+/// [`deepstate_is_occupied`]) or layers whose every polygon is occupied territory (ISW, the
+/// daily DeepState MultiPolygon), told apart by whether features carry a `name`.
+pub fn occupied_polygons(snapshot_geojson: &[u8]) -> Result<Vec<Polygon<f64>>, BuildError> {
+    const S: &str = "snapshot";
+    let doc: Value = serde_json::from_slice(snapshot_geojson).map_err(|e| err(S, e))?;
+    let features = doc["features"]
+        .as_array()
+        .ok_or_else(|| err(S, "not a FeatureCollection"))?;
+    let mut out = Vec::new();
+    for f in features {
+        let keep = match f["properties"]["name"].as_str() {
+            Some(name) => deepstate_is_occupied(name),
+            None => true,
+        };
+        if keep {
+            all_polygons(&f["geometry"], &mut out);
+        }
+    }
+    if out.is_empty() {
+        return Err(err(S, "no polygons of occupied territory"));
+    }
+    Ok(out)
+}
+
+/// Distance in degrees (planar, longitude scaled by cos(latitude)) from `p` to the nearest
+/// segment of `index`'s rings; a grid of 0.1-degree cells holds the segments.
+struct SegmentGrid {
+    cells: std::collections::HashMap<(i32, i32), Vec<Segment>>,
+}
+
+type Segment = (Coord<f64>, Coord<f64>);
+
+impl SegmentGrid {
+    const CELL: f64 = 0.1;
+
+    fn new(rings: impl Iterator<Item = LineString<f64>>) -> Self {
+        let mut cells: std::collections::HashMap<(i32, i32), Vec<_>> = Default::default();
+        for r in rings {
+            for w in r.0.windows(2) {
+                let (a, b) = (w[0], w[1]);
+                let (x0, x1) = (a.x.min(b.x), a.x.max(b.x));
+                let (y0, y1) = (a.y.min(b.y), a.y.max(b.y));
+                for i in (x0 / Self::CELL).floor() as i32..=(x1 / Self::CELL).floor() as i32 {
+                    for j in (y0 / Self::CELL).floor() as i32..=(y1 / Self::CELL).floor() as i32 {
+                        cells.entry((i, j)).or_default().push((a, b));
+                    }
+                }
+            }
+        }
+        SegmentGrid { cells }
+    }
+
+    /// Whether some segment lies within `d` degrees (at most one cell) of `p`.
+    fn near(&self, p: Coord<f64>, d: f64) -> bool {
+        let k = p.y.to_radians().cos();
+        let (i, j) = (
+            (p.x / Self::CELL).floor() as i32,
+            (p.y / Self::CELL).floor() as i32,
+        );
+        for di in -1..=1 {
+            for dj in -1..=1 {
+                for (a, b) in self.cells.get(&(i + di, j + dj)).into_iter().flatten() {
+                    let (ax, ay) = ((a.x - p.x) * k, a.y - p.y);
+                    let (bx, by) = ((b.x - p.x) * k, b.y - p.y);
+                    let (dx, dy) = (bx - ax, by - ay);
+                    let len2 = dx * dx + dy * dy;
+                    let t = if len2 > 0.0 {
+                        (-(ax * dx + ay * dy) / len2).clamp(0.0, 1.0)
+                    } else {
+                        0.0
+                    };
+                    if (ax + t * dx).hypot(ay + t * dy) <= d {
+                        return true;
+                    }
+                }
+            }
+        }
+        false
+    }
+}
+
+/// An agreement whose line is the front of a snapshot of occupied territory: party `B` holds
+/// the occupied polygons clipped to Ukraine (the ADM1 boundaries' union), party `A` the rest of
+/// Ukraine, and the ceasefire line is the part of `B`'s boundary more than 2 km from Ukraine's
+/// outer boundary (the front, not the state border or the coast), as a MultiLineString of the
+/// pieces longer than 1 km. `id`, `name` and `attribution` go into the agreement's metadata.
+pub fn occupation(
+    occupied: Vec<Polygon<f64>>,
+    admin_geojson: &[u8],
+    id: &str,
+    name: &str,
+    attribution: &str,
+) -> Result<String, BuildError> {
+    const ADM: &str = "admin boundaries";
+    let adm: Value = serde_json::from_slice(admin_geojson).map_err(|e| err(ADM, e))?;
+    let mut oblasts = Vec::new();
+    for f in adm["features"].as_array().into_iter().flatten() {
+        all_polygons(&f["geometry"], &mut oblasts);
+    }
+    if oblasts.is_empty() {
+        return Err(err(ADM, "no polygons"));
+    }
+    let ukraine = geo::unary_union(oblasts.iter());
+    // Drop the slits between oblast drawings.
+    let ukraine = MultiPolygon(ukraine.0.into_iter().map(without_slits).collect());
+    let held = geo::unary_union(occupied.iter());
+    let b = held.intersection(&ukraine);
+    let a = ukraine.difference(&b);
+    // Tiny slivers where the drawings of the border differ are not areas of either side.
+    const MIN_DEG2: f64 = 1.3e-4;
+    let keep = |m: MultiPolygon<f64>| {
+        MultiPolygon(
+            m.0.into_iter()
+                .filter(|p| p.unsigned_area() >= MIN_DEG2)
+                .map(without_slits)
+                .collect::<Vec<_>>(),
+        )
+    };
+    let (a, b) = (
+        without_invalid_slivers(untouch(keep(a))),
+        without_invalid_slivers(untouch(keep(b))),
+    );
+    if b.0.is_empty() {
+        return Err(err(
+            "snapshot",
+            "the occupied polygons do not overlap Ukraine",
+        ));
+    }
+    let border = SegmentGrid::new(
+        ukraine
+            .0
+            .iter()
+            .flat_map(|p| std::iter::once(p.exterior().clone()).chain(p.interiors().to_vec())),
+    );
+    // The other side, opened (shrunk then grown by about 1.5 km) to drop the thin slivers that
+    // differing drawings of the coast leave between B and the sea: the front is where B meets
+    // solid ground of A, not a coastline.
+    use geo::Buffer;
+    const OPEN_DEG: f64 = 0.0135;
+    let a_solid = a.buffer(-OPEN_DEG).buffer(OPEN_DEG);
+    let facing = SegmentGrid::new(
+        a_solid
+            .0
+            .iter()
+            .flat_map(|p| std::iter::once(p.exterior().clone()).chain(p.interiors().to_vec())),
+    );
+    // About 2 km in degrees of latitude.
+    const NEAR_DEG: f64 = 0.018;
+    let mut pieces: Vec<Vec<Coord<f64>>> = Vec::new();
+    for p in &b.0 {
+        for r in std::iter::once(p.exterior()).chain(p.interiors()) {
+            let front: Vec<bool> =
+                r.0.iter()
+                    .map(|c| !border.near(*c, NEAR_DEG) && facing.near(*c, 2.0 * NEAR_DEG))
+                    .collect();
+            let mut cur: Vec<Coord<f64>> = Vec::new();
+            for (k, c) in r.0.iter().enumerate() {
+                if front[k] {
+                    cur.push(*c);
+                } else if !cur.is_empty() {
+                    pieces.push(std::mem::take(&mut cur));
+                }
+            }
+            if !cur.is_empty() {
+                pieces.push(cur);
+            }
+        }
+    }
+    // Over 1 km (about 0.009 degrees of latitude), measured crudely in degrees.
+    let length = |l: &Vec<Coord<f64>>| -> f64 {
+        l.windows(2)
+            .map(|w| ((w[1].x - w[0].x) * w[0].y.to_radians().cos()).hypot(w[1].y - w[0].y))
+            .sum()
+    };
+    let lines: Vec<Value> = pieces
+        .iter()
+        .filter(|l| l.len() >= 2 && length(l) >= 0.009)
+        .map(|l| ring_json(&LineString::from(l.clone())))
+        .collect();
+    if lines.is_empty() {
+        return Err(err("snapshot", "no front line away from the state border"));
+    }
+    let multi = |m: &MultiPolygon<f64>| {
+        json!({"type": "MultiPolygon", "coordinates":
+            m.0.iter().map(|p| {
+                std::iter::once(p.exterior())
+                    .chain(p.interiors())
+                    .map(ring_json_exact)
+                    .collect::<Vec<_>>()
+            }).collect::<Vec<_>>()})
+    };
+    let doc = json!({
+        "type": "FeatureCollection",
+        "agreement": {
+            "id": id,
+            "name": name,
+            "parties": ["A", "B"],
+            "party_names": {"A": "Ukrainian-controlled territory", "B": "Russian-held territory"},
+            "effective_from": "2026-01-10T00:00:00Z",
+            "effective_until": null,
+            "buffer_km": 2.0,
+            "withdrawal_km": {"artillery_ge100": 25, "mlrs": 35, "heavy_mlrs": 70,
+                "tactical_missile": 70, "tank": 15, "mortar": 15, "artillery_lt100": 15},
+            "attribution": attribution,
+            "made_by": "truce agreement occupation"
+        },
+        "features": [
+            {"type": "Feature", "properties": {"role": "ceasefire_line", "name": "front line"},
+             "geometry": {"type": "MultiLineString", "coordinates": lines}},
+            {"type": "Feature", "properties": {"role": "control_area", "party": "A"},
+             "geometry": multi(&a)},
+            {"type": "Feature", "properties": {"role": "control_area", "party": "B"},
+             "geometry": multi(&b)}
+        ]
+    });
+    serde_json::to_string(&doc)
+        .map(|s| s + "\n")
+        .map_err(|e| err(ADM, e))
+}
+
+/// Split rings that touch themselves at a vertex: the boolean operations may return two lobes
+/// joined at one point as one ring, which is not a valid polygon (OGC). Loops with the
+/// exterior's winding become polygons of their own; loops with the other winding become holes.
+fn untouch(m: MultiPolygon<f64>) -> MultiPolygon<f64> {
+    use geo::Contains;
+    fn loops(r: &LineString<f64>) -> Vec<LineString<f64>> {
+        let mut out = Vec::new();
+        let mut path: Vec<Coord<f64>> = Vec::new();
+        let mut at: std::collections::HashMap<(u64, u64), usize> = Default::default();
+        let n = r.0.len().saturating_sub(1); // the closing vertex repeats the first
+        for c in &r.0[..n] {
+            let key = (c.x.to_bits(), c.y.to_bits());
+            if let Some(&k) = at.get(&key) {
+                let mut l: Vec<Coord<f64>> = path.split_off(k);
+                for q in &l {
+                    at.remove(&(q.x.to_bits(), q.y.to_bits()));
+                }
+                l.push(*c);
+                if l.len() >= 4 {
+                    out.push(LineString::from(l));
+                }
+            }
+            at.insert(key, path.len());
+            path.push(*c);
+        }
+        if path.len() >= 3 {
+            let first = path[0];
+            path.push(first);
+            out.push(LineString::from(path));
+        }
+        out
+    }
+    fn signed(r: &LineString<f64>) -> f64 {
+        Polygon::new(r.clone(), vec![]).signed_area()
+    }
+    let mut out = Vec::new();
+    for p in m.0 {
+        let (ext, holes) = p.into_inner();
+        let sign = signed(&ext).signum();
+        let mut outers: Vec<Polygon<f64>> = Vec::new();
+        let mut inner: Vec<LineString<f64>> = Vec::new();
+        for l in loops(&ext) {
+            if signed(&l).signum() == sign {
+                outers.push(Polygon::new(l, vec![]));
+            } else {
+                inner.push(l);
+            }
+        }
+        for h in &holes {
+            inner.extend(loops(h));
+        }
+        for h in inner {
+            let probe = Polygon::new(h.clone(), vec![]);
+            if let Some(o) = outers.iter_mut().find(|o| {
+                o.exterior().0.len() > 3 && o.contains(&geo::Point::from(interior_point(&probe)))
+            }) {
+                o.interiors_push(h);
+            }
+        }
+        out.extend(outers);
+    }
+    MultiPolygon(out)
+}
+
+/// A point strictly inside a ring's polygon (the centroid when it is inside, else a point near
+/// the ring's first edge on its inner side).
+fn interior_point(p: &Polygon<f64>) -> Coord<f64> {
+    use geo::{Centroid, Contains};
+    if let Some(c) = p.centroid()
+        && p.contains(&c)
+    {
+        return c.0;
+    }
+    let r = &p.exterior().0;
+    let (a, b) = (r[0], r[1]);
+    let mid = Coord {
+        x: (a.x + b.x) / 2.0,
+        y: (a.y + b.y) / 2.0,
+    };
+    let (dx, dy) = (b.x - a.x, b.y - a.y);
+    let len = dx.hypot(dy).max(1e-12);
+    for side in [1.0, -1.0] {
+        let q = Coord {
+            x: mid.x - side * dy / len * 1e-6,
+            y: mid.y + side * dx / len * 1e-6,
+        };
+        if p.contains(&geo::Point::from(q)) {
+            return q;
+        }
+    }
+    mid
+}
+
+/// Drop invalid polygons under about 50 km²: slivers between two drawings of the state border
+/// that the boolean operations return as self-crossing rings. Large invalid polygons stay (and
+/// the agreement check reports them).
+fn without_invalid_slivers(m: MultiPolygon<f64>) -> MultiPolygon<f64> {
+    use geo::Validation;
+    // 50 km² at 48 N is about 6.7e-3 square degrees.
+    const SLIVER_DEG2: f64 = 6.7e-3;
+    MultiPolygon(
+        m.0.into_iter()
+            .filter(|p| p.unsigned_area() >= SLIVER_DEG2 || p.is_valid())
+            .collect(),
+    )
 }
