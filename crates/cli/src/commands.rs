@@ -74,6 +74,45 @@ enum Command {
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
+    /// Publish a report of a `truce process` run: report.html (self-contained), findings.kml,
+    /// findings.cot (Cursor on Target), the GeoJSON outputs, and a bundle signed by the mission
+    /// key that any party can re-check with `truce verify`.
+    Report {
+        /// The output directory of `truce process` (holds store/, violations.geojson, ...).
+        dir: PathBuf,
+        /// The agreement that run used.
+        #[arg(long)]
+        agreement: PathBuf,
+        /// The sensor registry that run used.
+        #[arg(long)]
+        sensors: PathBuf,
+        /// The mission's signing key (from `truce keygen log --origin MISSION --out FILE`).
+        #[arg(long)]
+        key: PathBuf,
+        /// The previous report's bundle: this bundle then proves its log extends that one's.
+        #[arg(long)]
+        previous: Option<PathBuf>,
+        /// Where to write the report (default DIR/report).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Re-check a report bundle offline: signatures, proofs, and a re-run of the analysis that
+    /// must give the published findings byte for byte. Exit 0 verified, 1 a check failed,
+    /// 2 not a readable bundle.
+    Verify {
+        /// The bundle file.
+        bundle: PathBuf,
+        /// The mission's public key (FILE.pub of the key); without it the key inside the bundle
+        /// is used, which proves integrity but not who signed.
+        #[arg(long)]
+        mission_key: Option<PathBuf>,
+        /// An older bundle whose log this one must extend (no rewritten history).
+        #[arg(long)]
+        previous: Option<PathBuf>,
+        /// The agreement the bundle must be about.
+        #[arg(long)]
+        agreement: Option<PathBuf>,
+    },
     /// Simulate a scenario: agreement, sensors, keys, signed observations and ground truth.
     Simulate {
         /// Scenario file (TOML), e.g. scenarios/small.toml.
@@ -296,6 +335,32 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             out,
             files,
         } => process(&agreement, &sensors, &out, &files),
+        Command::Report {
+            dir,
+            agreement,
+            sensors,
+            key,
+            previous,
+            out,
+        } => report(
+            &dir,
+            &agreement,
+            &sensors,
+            &key,
+            previous.as_deref(),
+            out.as_deref(),
+        ),
+        Command::Verify {
+            bundle,
+            mission_key,
+            previous,
+            agreement,
+        } => verify_bundle(
+            &bundle,
+            mission_key.as_deref(),
+            previous.as_deref(),
+            agreement.as_deref(),
+        ),
         Command::Score {
             truth,
             findings,
@@ -657,7 +722,30 @@ fn demo(out: Option<PathBuf>) -> Result<ExitCode> {
     say!("4. verifying the run's evidence log offline");
     let run_code = verify(&run.join("store"))?;
     say!();
-    say!("5. bad input: the sample set has one line for every reason code");
+    say!("5. publishing: the report, its exports and a bundle signed by the mission's key");
+    let key = truce_log::generate_key("demo.mission.truce")?;
+    let key_path = root.join("mission.key");
+    write_new(&key_path, &key.skey, true)?;
+    write_new(&root.join("mission.key.pub"), &key.vkey, false)?;
+    let report_dir = run.join("report");
+    report(
+        &run,
+        &sim.join("agreement.geojson"),
+        &sim.join("sensors.json"),
+        &key_path,
+        None,
+        Some(&report_dir),
+    )?;
+    say!();
+    say!("6. what a party does with it: re-check the bundle offline (signatures, proofs, re-run)");
+    let bundle_code = verify_bundle(
+        &report_dir.join("report.truce-bundle"),
+        Some(&root.join("mission.key.pub")),
+        None,
+        None,
+    )?;
+    say!();
+    say!("7. bad input: the sample set has one line for every reason code");
     let keyring = read_registry_from(&truce_sim::sample::sample().registry)?;
     let store_dir = root.join("sample-store");
     let mut store = Store::open_or_create(&store_dir, Some("demo.truce.local"))?;
@@ -688,6 +776,11 @@ fn demo(out: Option<PathBuf>) -> Result<ExitCode> {
     drop(store);
     let sample_code = verify(&store_dir)?;
     say!();
+    say!("report:      {}", report_dir.join("report.html").display());
+    say!(
+        "bundle:      {} (truce verify it)",
+        report_dir.join("report.truce-bundle").display()
+    );
     say!("findings:    {}", run.join("violations.geojson").display());
     say!("events:      {}", run.join("events.geojson").display());
     say!("truth:       {}", sim.join("truth.json").display());
@@ -699,7 +792,10 @@ fn demo(out: Option<PathBuf>) -> Result<ExitCode> {
         bail!("the sample did not exercise reasons {missing:?}");
     }
     Ok(
-        if run_code == ExitCode::SUCCESS && sample_code == ExitCode::SUCCESS {
+        if run_code == ExitCode::SUCCESS
+            && sample_code == ExitCode::SUCCESS
+            && bundle_code == ExitCode::SUCCESS
+        {
             ExitCode::SUCCESS
         } else {
             ExitCode::from(1)
@@ -883,41 +979,18 @@ fn process(
     }
     store.checkpoint()?;
     let log = store.evidence();
-    let mut observations = Vec::with_capacity(log.size() as usize);
+    let mut entries = Vec::with_capacity(log.size() as usize);
     for i in 0..log.size() {
-        let entry = log.entry(i)?;
-        let jws = truce_ingest::jws::parse(&entry)
-            .map_err(|(_, m)| anyhow::anyhow!("evidence entry {i}: {m}"))?;
-        let observation = truce_model::Observation::from_json(&jws.payload)
-            .with_context(|| format!("evidence entry {i} no longer parses"))?;
-        observations.push(truce_engine::Evidence {
-            leaf_index: i,
-            leaf_hash: truce_log::hex(&log.leaf_hash(i)?),
-            observation,
-        });
+        entries.push(log.entry(i)?);
     }
     let spinner = ProgressBar::new_spinner();
-    spinner.set_message(format!("locating {} observations", observations.len()));
+    spinner.set_message(format!("locating {} observations", entries.len()));
     spinner.enable_steady_tick(std::time::Duration::from_millis(120));
-    let output = truce_engine::run(
-        &truce_engine::Input {
-            agreement: Some(agreement),
-            registry: registry.clone(),
-            observations,
-        },
-        &truce_engine::Config::default(),
-    );
+    let analysis = truce_report::analyse(agreement, &registry, &entries)?;
     spinner.finish_and_clear();
-    let events = truce_engine::events_geojson(&output.events, &registry);
-    fs::write(
-        out.join("events.geojson"),
-        serde_json::to_string_pretty(&events)? + "\n",
-    )?;
-    let violations = truce_engine::violations_geojson(&output.findings, &registry);
-    fs::write(
-        out.join("violations.geojson"),
-        serde_json::to_string_pretty(&violations)? + "\n",
-    )?;
+    let output = &analysis.output;
+    fs::write(out.join("events.geojson"), &analysis.events_text)?;
+    fs::write(out.join("violations.geojson"), &analysis.findings_text)?;
     let mut q = String::new();
     for rec in store.quarantine_records()? {
         match rec {
@@ -1057,4 +1130,114 @@ fn ingest_firms(
     say!("rows refused:      {feed_bad:>9}  (quarantined with their line numbers)");
     print_summary(&total, store.evidence().size());
     Ok(ExitCode::SUCCESS)
+}
+
+pub(crate) fn report(
+    dir: &Path,
+    agreement: &Path,
+    sensors: &Path,
+    key: &Path,
+    previous: Option<&Path>,
+    out: Option<&Path>,
+) -> Result<ExitCode> {
+    let t = std::time::Instant::now();
+    let read = |p: &Path| fs::read(p).with_context(|| format!("cannot read {}", p.display()));
+    let out = out.map_or_else(|| dir.join("report"), Path::to_path_buf);
+    let store = open_store(&dir.join("store"))?;
+    let findings_text = String::from_utf8(read(&dir.join("violations.geojson"))?)?;
+    let events_text = String::from_utf8(read(&dir.join("events.geojson"))?)?;
+    let summary: serde_json::Value = serde_json::from_slice(&read(&dir.join("summary.json"))?)?;
+    let agreement_bytes = read(agreement)?;
+    let registry_bytes = read(sensors)?;
+    let skey = String::from_utf8(read(key)?)?;
+    let mission = truce_log::LogSigner::from_skey(&skey).context("the mission key")?;
+    let pub_path = PathBuf::from(format!("{}.pub", key.display()));
+    let vkey = String::from_utf8(read(&pub_path)?)?.trim().to_string();
+    let previous_bytes = previous.map(read).transpose()?;
+    let bundle = truce_report::bundle::make(&truce_report::bundle::Parts {
+        store: &store,
+        agreement: &agreement_bytes,
+        registry: &registry_bytes,
+        findings_text: &findings_text,
+        events_text: &events_text,
+        mission: &mission,
+        mission_vkey: &vkey,
+        previous: previous_bytes.as_deref(),
+    })?;
+    let previous_findings = match &previous_bytes {
+        Some(b) => truce_report::bundle::open(b)?
+            .body()
+            .and_then(|v| v["findings"].as_str().map(str::to_owned))
+            .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+            .and_then(|v| v["features"].as_array().map(Vec::len)),
+        None => None,
+    };
+    let findings: serde_json::Value = serde_json::from_str(&findings_text)?;
+    let agreement_json: serde_json::Value = serde_json::from_slice(&agreement_bytes)?;
+    let checkpoint = String::from_utf8(store.evidence().latest_checkpoint().unwrap_or_default())?;
+    let html = truce_report::html::html(&truce_report::html::Inputs {
+        agreement: &agreement_json,
+        findings: &findings,
+        summary: &summary,
+        previous_findings,
+        checkpoint: &checkpoint,
+    });
+    fs::create_dir_all(&out).with_context(|| format!("cannot create {}", out.display()))?;
+    fs::write(out.join("report.html"), html)?;
+    fs::write(out.join("findings.kml"), truce_report::html::kml(&findings))?;
+    fs::write(out.join("findings.cot"), truce_report::html::cot(&findings))?;
+    fs::write(out.join("violations.geojson"), &findings_text)?;
+    fs::write(out.join("events.geojson"), &events_text)?;
+    fs::write(out.join("report.truce-bundle"), &bundle)?;
+    say!(
+        "wrote {} (report.html, findings.kml, findings.cot, violations.geojson, events.geojson, report.truce-bundle: {} bytes) in {:.1} s",
+        out.display(),
+        bundle.len(),
+        t.elapsed().as_secs_f64()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+pub(crate) fn verify_bundle(
+    bundle: &Path,
+    mission_key: Option<&Path>,
+    previous: Option<&Path>,
+    agreement: Option<&Path>,
+) -> Result<ExitCode> {
+    let t = std::time::Instant::now();
+    let read = |p: &Path| fs::read(p).with_context(|| format!("cannot read {}", p.display()));
+    let bytes = read(bundle)?;
+    let key = mission_key
+        .map(read)
+        .transpose()?
+        .map(|k| String::from_utf8_lossy(&k).trim().to_string());
+    let previous = previous.map(read).transpose()?;
+    let agreement = agreement.map(read).transpose()?;
+    let problems = truce_report::bundle::verify(
+        &bytes,
+        &truce_report::bundle::VerifyOptions {
+            mission_key: key.as_deref(),
+            previous: previous.as_deref(),
+            agreement: agreement.as_deref(),
+        },
+    )
+    .with_context(|| format!("{}", bundle.display()))?;
+    if problems.is_empty() {
+        say!(
+            "{}: verified (signatures, proofs, and the re-run gives the published findings byte for byte) in {:.1} s",
+            bundle.display(),
+            t.elapsed().as_secs_f64()
+        );
+        Ok(ExitCode::SUCCESS)
+    } else {
+        for p in &problems {
+            eprintln!("{}: {p}", bundle.display());
+        }
+        eprintln!(
+            "{}: NOT verified ({} problem(s))",
+            bundle.display(),
+            problems.len()
+        );
+        Ok(ExitCode::from(1))
+    }
 }

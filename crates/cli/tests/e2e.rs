@@ -318,6 +318,50 @@ fn demo_runs_and_verifies() {
     ] {
         assert!(out.contains(code), "{code} missing from {out}");
     }
+    // The demo ends in a verified report; what a party runs gives the same, and exit codes
+    // tell tampering (1) from unreadable input (2).
+    assert!(out.contains("verified (signatures, proofs"), "{out}");
+    let report = dir.path().join("d/run/report");
+    for f in [
+        "report.html",
+        "findings.kml",
+        "findings.cot",
+        "violations.geojson",
+    ] {
+        assert!(report.join(f).is_file(), "{f} missing");
+    }
+    let html = std::fs::read_to_string(report.join("report.html")).unwrap();
+    assert!(html.contains("<svg") && html.contains("<table>"));
+    assert!(
+        !html.contains("src=\"http") && !html.contains("href=\"http") && !html.contains("<link"),
+        "the report must need no network"
+    );
+    let bundle = report.join("report.truce-bundle");
+    let key = dir.path().join("d/mission.key.pub");
+    let verify = |b: &Path| {
+        run(&[
+            "verify",
+            b.to_str().unwrap(),
+            "--mission-key",
+            key.to_str().unwrap(),
+        ])
+    };
+    assert_eq!(verify(&bundle).status.code(), Some(0));
+    let bytes = std::fs::read(&bundle).unwrap();
+    let bad = dir.path().join("bad.truce-bundle");
+    let mut t = bytes.clone();
+    let mid = t.len() / 2;
+    t[mid] ^= 1;
+    std::fs::write(&bad, &t).unwrap();
+    let o = verify(&bad);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(text(&o).contains("changed after signing"), "{}", text(&o));
+    std::fs::write(&bad, &bytes[..bytes.len() / 3]).unwrap();
+    let o = verify(&bad);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("truncated"), "{}", text(&o));
+    let o = verify(&dir.path().join("missing.truce-bundle"));
+    assert_eq!(o.status.code(), Some(2));
 }
 
 #[test]

@@ -499,6 +499,30 @@ pub fn sync_dir(dir: &Path) -> Result<(), LogError> {
         .map_err(io_err(dir))
 }
 
+/// The RFC 6962 root of a tree whose leaves are `entries`, in order, with no store: what a
+/// verifier holding every entry recomputes to compare with a checkpoint.
+pub fn root_of_entries<'a>(entries: impl IntoIterator<Item = &'a [u8]>) -> Result<Hash, LogError> {
+    let mut hashes = MemHashes::default();
+    let mut n = 0u64;
+    for e in entries {
+        hashes.push_record(n, record_hash(e));
+        n += 1;
+    }
+    tlog_tiles::tree_hash(n, &hashes).map_err(|e| LogError::Proof(e.to_string()))
+}
+
+/// Parse lower-case or upper-case hexadecimal of a hash.
+pub fn unhex(s: &str) -> Option<Hash> {
+    if s.len() != 2 * HASH_SIZE || !s.is_ascii() {
+        return None;
+    }
+    let mut h = [0u8; HASH_SIZE];
+    for (i, b) in h.iter_mut().enumerate() {
+        *b = u8::from_str_radix(&s[2 * i..2 * i + 2], 16).ok()?;
+    }
+    Some(Hash(h))
+}
+
 /// Lower-case hexadecimal of a hash.
 pub fn hex(h: &Hash) -> String {
     h.0.iter().map(|b| format!("{b:02x}")).collect()

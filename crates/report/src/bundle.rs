@@ -1,0 +1,422 @@
+//! Report bundles: everything a party needs to re-check a report offline, signed by the
+//! mission, and `truce verify`.
+//!
+//! A bundle is one file, byte-exact:
+//!
+//! ```text
+//! truce-bundle/1\n
+//! <length of the body in bytes>\n
+//! <body: JSON>
+//! <mission signature: a C2SP signed note "<mission>\n<body length>\n<base64 SHA-256 of body>\n">
+//! ```
+//!
+//! The body holds the Truce version and configuration, the agreement, the sensor registry, the
+//! evidence log's verifier key and the checkpoint the findings were computed at, every envelope
+//! of the log up to that checkpoint (so the analysis can be re-run), an inclusion proof for every
+//! envelope the findings cite, a consistency proof from the previous bundle's checkpoint when
+//! there is one, and the findings and events as published (exact text). The mission's signature
+//! reuses the checkpoint note format: size = body length, root = SHA-256 of the body.
+
+use std::collections::BTreeSet;
+
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+use truce_ingest::{Keyring, Store};
+use truce_log::{Hash, LogSigner, hex, unhex};
+use truce_model::SensorRegistry;
+
+use crate::{Ctx, ReportError, analyse};
+
+type Result<T, E = ReportError> = std::result::Result<T, E>;
+
+const MAGIC: &str = "truce-bundle/";
+const VERSION: &str = "1";
+
+/// What a bundle is made from.
+#[derive(Debug)]
+pub struct Parts<'a> {
+    pub store: &'a Store,
+    pub agreement: &'a [u8],
+    pub registry: &'a [u8],
+    pub findings_text: &'a str,
+    pub events_text: &'a str,
+    pub mission: &'a LogSigner,
+    pub mission_vkey: &'a str,
+    /// The previous bundle's bytes, for the consistency proof.
+    pub previous: Option<&'a [u8]>,
+}
+
+/// Leaf indexes cited by findings (their `evidence` arrays).
+fn cited(findings_text: &str) -> Result<BTreeSet<u64>> {
+    let v: Value = serde_json::from_str(findings_text)?;
+    let mut out = BTreeSet::new();
+    for f in v["features"].as_array().into_iter().flatten() {
+        for e in f["properties"]["evidence"].as_array().into_iter().flatten() {
+            if let Some(i) = e["leaf_index"].as_u64() {
+                out.insert(i);
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn hexes(p: &[Hash]) -> Value {
+    Value::Array(p.iter().map(|h| json!(hex(h))).collect())
+}
+
+/// Build a bundle's bytes.
+pub fn make(parts: &Parts<'_>) -> Result<Vec<u8>> {
+    let log = parts.store.evidence();
+    let size = log.size();
+    let checkpoint = log
+        .latest_checkpoint()
+        .ctx("the store has no checkpoint; run `truce log checkpoint`")?;
+    let mut entries = Vec::with_capacity(size as usize);
+    for i in 0..size {
+        entries.push(Value::String(
+            String::from_utf8(log.entry(i)?).ctx("an envelope is not UTF-8")?,
+        ));
+    }
+    let mut proofs = Vec::new();
+    for i in cited(parts.findings_text)? {
+        if i < size {
+            proofs.push(json!({"index": i, "proof": hexes(&log.prove_inclusion(i, size)?)}));
+        }
+    }
+    let consistency = match parts.previous {
+        Some(prev) => {
+            let old = open(prev).ctx("the previous bundle")?;
+            let (old_size, old_root) = old.checkpoint()?;
+            if old_size > size {
+                return Err(ReportError::Input(format!(
+                    "the previous bundle's checkpoint ({old_size}) is newer than this store ({size})"
+                )));
+            }
+            if old_size > 0 && log.root_at(old_size)? != old_root {
+                return Err(ReportError::Input(
+                    "this store's log is not an extension of the previous bundle's".into(),
+                ));
+            }
+            let proof = if old_size > 0 && old_size < size {
+                log.prove_consistency(old_size, size)?
+            } else {
+                Vec::new()
+            };
+            json!({"old_size": old_size, "old_root": hex(&old_root), "proof": hexes(&proof)})
+        }
+        None => Value::Null,
+    };
+    let body = json!({
+        "truce_version": env!("CARGO_PKG_VERSION"),
+        "config": {"engine": "default"},
+        "mission_key": parts.mission_vkey,
+        "agreement": serde_json::from_slice::<Value>(parts.agreement)?,
+        "registry": serde_json::from_slice::<Value>(parts.registry)?,
+        "log_key": parts.store.config().evidence_vkey,
+        "checkpoint": String::from_utf8(checkpoint).ctx("checkpoint is not UTF-8")?,
+        "entries": entries,
+        "inclusion": proofs,
+        "consistency": consistency,
+        "findings": parts.findings_text,
+        "events": parts.events_text,
+    });
+    seal(&serde_json::to_vec_pretty(&body)?, parts.mission)
+}
+
+/// Wrap a body in the bundle container and sign it with the mission's key.
+pub fn seal(body: &[u8], mission: &LogSigner) -> Result<Vec<u8>> {
+    let digest: [u8; 32] = Sha256::digest(body).into();
+    let note = mission.sign(body.len() as u64, Hash(digest))?;
+    let mut out = format!("{MAGIC}{VERSION}\n{}\n", body.len()).into_bytes();
+    out.extend_from_slice(body);
+    out.extend_from_slice(&note);
+    Ok(out)
+}
+
+/// A bundle split into its parts, signature not yet checked.
+#[derive(Debug)]
+pub struct Opened<'a> {
+    /// The body, exactly as signed.
+    pub body_bytes: &'a [u8],
+    /// The mission's signed note.
+    pub note: &'a [u8],
+}
+
+/// Split a bundle into body and signature.
+pub fn open(bytes: &[u8]) -> Result<Opened<'_>> {
+    let bad = |m: &str| ReportError::NotABundle(m.to_string());
+    if bytes.is_empty() {
+        return Err(bad("the bundle is empty"));
+    }
+    let nl = bytes
+        .iter()
+        .position(|b| *b == b'\n')
+        .ok_or_else(|| bad("not a Truce bundle (no header line)"))?;
+    let header = std::str::from_utf8(&bytes[..nl]).map_err(|_| bad("not a Truce bundle"))?;
+    let Some(version) = header.strip_prefix(MAGIC) else {
+        return Err(bad(
+            "not a Truce bundle (it must start with `truce-bundle/1`)",
+        ));
+    };
+    if version != VERSION {
+        return Err(ReportError::NotABundle(format!(
+            "unknown bundle version {version:?}; this Truce reads version {VERSION}"
+        )));
+    }
+    let rest = &bytes[nl + 1..];
+    let nl2 = rest
+        .iter()
+        .position(|b| *b == b'\n')
+        .ok_or_else(|| bad("truncated bundle: no body length"))?;
+    let len: usize = std::str::from_utf8(&rest[..nl2])
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| bad("the body length is not a number"))?;
+    let rest = &rest[nl2 + 1..];
+    if rest.len() < len {
+        return Err(ReportError::NotABundle(format!(
+            "truncated bundle: the body should be {len} bytes, {} are there",
+            rest.len()
+        )));
+    }
+    let (body_bytes, note) = rest.split_at(len);
+    if note.is_empty() {
+        return Err(bad("truncated bundle: the mission signature is missing"));
+    }
+    Ok(Opened { body_bytes, note })
+}
+
+impl Opened<'_> {
+    /// The body as JSON (`None` when it does not parse).
+    pub fn body(&self) -> Option<Value> {
+        serde_json::from_slice(self.body_bytes).ok()
+    }
+
+    /// The checkpoint (size, root) in the body, signature checked with the body's log key.
+    pub fn checkpoint(&self) -> Result<(u64, Hash)> {
+        let body = self.body().ctx("the body is not JSON")?;
+        let vkey = body["log_key"].as_str().ctx("no log_key")?;
+        let note = body["checkpoint"].as_str().ctx("no checkpoint")?;
+        let c = truce_log::verify_checkpoint(note.as_bytes(), vkey)
+            .ctx("the checkpoint's signature does not verify")?;
+        Ok((c.size, c.root))
+    }
+}
+
+/// Options of `truce verify`.
+#[derive(Debug)]
+pub struct VerifyOptions<'a> {
+    /// Pin the mission's key (else the key in the bundle is used, which proves integrity only).
+    pub mission_key: Option<&'a str>,
+    /// An older bundle whose checkpoint this one must extend.
+    pub previous: Option<&'a [u8]>,
+    /// The agreement the bundle must be about.
+    pub agreement: Option<&'a [u8]>,
+}
+
+/// Outcome of a verification: `Err` for input errors (exit 2), else the list of problems found
+/// (empty = verified, exit 0; any = exit 1).
+pub fn verify(bytes: &[u8], opts: &VerifyOptions<'_>) -> Result<Vec<String>> {
+    let opened = open(bytes)?;
+    let mut problems = Vec::new();
+    // 1. The mission's signature over the body: nothing else is worth reading without it.
+    let key = match opts.mission_key {
+        Some(k) => k.to_string(),
+        None => opened
+            .body()
+            .and_then(|b| b["mission_key"].as_str().map(str::to_owned))
+            .unwrap_or_default(),
+    };
+    match truce_log::verify_checkpoint(opened.note, &key) {
+        Err(e) => {
+            problems.push(format!(
+                "the mission signature does not verify ({e}): the signature was changed, or another key signed"
+            ));
+            return Ok(problems);
+        }
+        Ok(c) => {
+            let digest: [u8; 32] = Sha256::digest(opened.body_bytes).into();
+            if c.size != opened.body_bytes.len() as u64 || c.root != Hash(digest) {
+                problems.push(
+                    "the body is not what the mission signed: it was changed after signing".into(),
+                );
+                return Ok(problems);
+            }
+        }
+    }
+    let Some(body) = opened.body() else {
+        problems.push("the signed body is not JSON".to_string());
+        return Ok(problems);
+    };
+    let body = &body;
+    if let Some(pinned) = opts.mission_key
+        && body["mission_key"].as_str() != Some(pinned)
+    {
+        problems.push("the bundle names a different mission key than the one given".into());
+    }
+    // 2. The agreement, if the caller names one.
+    if let Some(expected) = opts.agreement {
+        let want: Value = serde_json::from_slice(expected).ctx("the given agreement")?;
+        if want["agreement"]["id"] != body["agreement"]["agreement"]["id"] {
+            return Err(ReportError::NotABundle(format!(
+                "the bundle is about agreement {}, not {}",
+                body["agreement"]["agreement"]["id"], want["agreement"]["id"]
+            )));
+        }
+        if want != body["agreement"] {
+            problems.push("the bundle's agreement differs from the given one".into());
+        }
+    }
+    // 3. The checkpoint and every entry.
+    let (size, root) = match opened.checkpoint() {
+        Ok(c) => c,
+        Err(e) => {
+            problems.push(e.to_string());
+            return Ok(problems);
+        }
+    };
+    let entries: Vec<Vec<u8>> = body["entries"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|e| e.as_str().unwrap_or_default().as_bytes().to_vec())
+        .collect();
+    if entries.len() as u64 != size {
+        problems.push(format!(
+            "the bundle holds {} envelopes but its checkpoint covers {size} (envelopes dropped or added)",
+            entries.len()
+        ));
+    } else if truce_log::root_of_entries(entries.iter().map(|e| e.as_slice()))? != root {
+        problems.push(
+            "the envelopes do not hash to the checkpoint's root (an envelope changed)".into(),
+        );
+    }
+    for p in body["inclusion"].as_array().into_iter().flatten() {
+        let index = p["index"].as_u64().unwrap_or(u64::MAX);
+        let proof: Option<Vec<Hash>> = p["proof"]
+            .as_array()
+            .map(|a| a.iter().map(|h| h.as_str().and_then(unhex)).collect())
+            .unwrap_or(None);
+        let ok = match (proof, entries.get(index as usize)) {
+            (Some(proof), Some(e)) => {
+                truce_log::check_inclusion(&proof, size, root, index, truce_log::record_hash(e))
+                    .is_ok()
+            }
+            _ => false,
+        };
+        if !ok {
+            problems.push(format!(
+                "cited envelope {index}: its inclusion proof does not check"
+            ));
+        }
+    }
+    // 4. Consistency with the previous bundle.
+    if let Some(prev) = opts.previous {
+        let old = open(prev).ctx("the previous bundle")?;
+        let (old_size, old_root) = old.checkpoint()?;
+        let c = &body["consistency"];
+        let proof: Option<Vec<Hash>> = c["proof"]
+            .as_array()
+            .map(|a| a.iter().map(|h| h.as_str().and_then(unhex)).collect())
+            .unwrap_or(None);
+        let consistent = match proof {
+            _ if old_size == 0 => true,
+            _ if old_size == size => old_root == root,
+            Some(proof) => {
+                c["old_size"].as_u64() == Some(old_size)
+                    && truce_log::check_consistency(&proof, size, root, old_size, old_root).is_ok()
+            }
+            None => false,
+        };
+        if !consistent {
+            problems.push(format!(
+                "the checkpoint ({size}) is not proved consistent with the previous bundle's ({old_size}): the log may have rewritten history"
+            ));
+        }
+    }
+    if !problems.is_empty() {
+        return Ok(problems);
+    }
+    // 5. Every envelope passes ingest again, and the analysis re-runs to the same bytes.
+    let registry_bytes = serde_json::to_vec(&body["registry"])?;
+    let registry = SensorRegistry::from_json(&registry_bytes).ctx("the bundled registry")?;
+    let keyring = Keyring::new(&registry).ctx("the bundled registry")?;
+    let tmp = tempfile::tempdir()?;
+    let mut store = Store::open_or_create(&tmp.path().join("store"), None)?;
+    let mut lines = Vec::new();
+    for e in &entries {
+        lines.extend_from_slice(e);
+        lines.push(b'\n');
+    }
+    let summary = store.ingest(
+        &keyring,
+        "bundle",
+        &lines,
+        &truce_ingest::IngestOptions::default(),
+        &mut |_| {},
+    )?;
+    if summary.rejected() > 0 {
+        for rec in store.quarantine_records()?.into_iter().flatten() {
+            problems.push(format!(
+                "envelope {}: refused on re-ingest: {} ({})",
+                rec.line.saturating_sub(1),
+                rec.reason,
+                rec.message
+            ));
+        }
+        return Ok(problems);
+    }
+    let agreement_bytes = serde_json::to_vec(&body["agreement"])?;
+    let agreement =
+        truce_model::Agreement::from_json(&agreement_bytes).ctx("the bundled agreement")?;
+    let again = analyse(agreement, &registry, &entries)?;
+    let published_findings = body["findings"].as_str().unwrap_or_default();
+    let published_events = body["events"].as_str().unwrap_or_default();
+    if again.findings_text != published_findings {
+        problems.push(describe_difference(
+            "findings",
+            published_findings,
+            &again.findings_text,
+        ));
+    }
+    if again.events_text != published_events {
+        problems.push(describe_difference(
+            "events",
+            published_events,
+            &again.events_text,
+        ));
+    }
+    Ok(problems)
+}
+
+/// Name the first feature that differs between the published and the re-run text.
+fn describe_difference(what: &str, published: &str, rerun: &str) -> String {
+    let ids = |t: &str| -> Vec<(String, String)> {
+        let v: Value = serde_json::from_str(t).unwrap_or(Value::Null);
+        v["features"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|f| {
+                (
+                    f["properties"]["id"].as_str().unwrap_or("?").to_string(),
+                    f.to_string(),
+                )
+            })
+            .collect()
+    };
+    let (a, b) = (ids(published), ids(rerun));
+    if a.len() != b.len() {
+        return format!(
+            "{what}: the bundle has {} but the re-run gives {}",
+            a.len(),
+            b.len()
+        );
+    }
+    for (x, y) in a.iter().zip(&b) {
+        if x != y {
+            return format!("{what}: {} differs from the re-run", x.0);
+        }
+    }
+    format!("{what}: the text differs from the re-run (formatting)")
+}

@@ -1,0 +1,101 @@
+//! Publishing: the report parties and the press read, and the bundle that lets any party
+//! re-check it offline, bit for bit.
+//!
+//! - [`analyse`]: the engine's run on evidence-log entries and the exact text of
+//!   `events.geojson` and `violations.geojson`; `truce process` and [`bundle::verify`] both call
+//!   it, so that a re-run is byte for byte the published one;
+//! - [`bundle`]: the signed bundle (format, building, offline verification);
+//! - [`html`]: the self-contained HTML report, KML and Cursor-on-Target exports.
+
+pub mod bundle;
+pub mod html;
+
+use truce_model::{Agreement, SensorRegistry};
+
+/// Why a report or bundle could not be made or read.
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    /// Not a readable bundle: empty, not a bundle, unknown version, truncated, or about another
+    /// agreement (exit 2).
+    #[error("{0}")]
+    NotABundle(String),
+    /// An input (store, key, agreement, registry) is unusable.
+    #[error("{0}")]
+    Input(String),
+    /// The evidence log.
+    #[error(transparent)]
+    Log(#[from] truce_log::LogError),
+    /// The store.
+    #[error(transparent)]
+    Store(#[from] truce_ingest::StoreError),
+    /// JSON.
+    #[error(transparent)]
+    Json(#[from] serde_json::Error),
+    /// Files.
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+}
+
+/// Attach what was being done to an error or a missing value.
+pub(crate) trait Ctx<T> {
+    fn ctx(self, what: impl std::fmt::Display) -> Result<T, ReportError>;
+}
+
+impl<T, E: std::fmt::Display> Ctx<T> for Result<T, E> {
+    fn ctx(self, what: impl std::fmt::Display) -> Result<T, ReportError> {
+        self.map_err(|e| ReportError::Input(format!("{what}: {e}")))
+    }
+}
+
+impl<T> Ctx<T> for Option<T> {
+    fn ctx(self, what: impl std::fmt::Display) -> Result<T, ReportError> {
+        self.ok_or_else(|| ReportError::Input(what.to_string()))
+    }
+}
+
+/// The engine's run on evidence-log entries (in log order), and its two outputs as the exact
+/// text of `events.geojson` and `violations.geojson`.
+#[derive(Debug)]
+pub struct Analysis {
+    /// What the engine returned.
+    pub output: truce_engine::Output,
+    /// `events.geojson`.
+    pub events_text: String,
+    /// `violations.geojson`.
+    pub findings_text: String,
+}
+
+/// Run the engine on `entries` (the evidence log's envelopes, index = position).
+pub fn analyse(
+    agreement: Agreement,
+    registry: &SensorRegistry,
+    entries: &[Vec<u8>],
+) -> Result<Analysis, ReportError> {
+    let mut observations = Vec::with_capacity(entries.len());
+    for (i, entry) in entries.iter().enumerate() {
+        let jws = truce_ingest::jws::parse(entry)
+            .map_err(|(_, m)| ReportError::Input(format!("evidence entry {i}: {m}")))?;
+        let observation = truce_model::Observation::from_json(&jws.payload)
+            .ctx(format!("evidence entry {i} no longer parses"))?;
+        observations.push(truce_engine::Evidence {
+            leaf_index: i as u64,
+            leaf_hash: truce_log::hex(&truce_log::record_hash(entry)),
+            observation,
+        });
+    }
+    let output = truce_engine::run(
+        &truce_engine::Input {
+            agreement: Some(agreement),
+            registry: registry.clone(),
+            observations,
+        },
+        &truce_engine::Config::default(),
+    );
+    let events = truce_engine::events_geojson(&output.events, registry);
+    let violations = truce_engine::violations_geojson(&output.findings, registry);
+    Ok(Analysis {
+        events_text: serde_json::to_string_pretty(&events)? + "\n",
+        findings_text: serde_json::to_string_pretty(&violations)? + "\n",
+        output,
+    })
+}

@@ -1,0 +1,282 @@
+//! Bundles: a published bundle verifies offline; every kind of tampering is caught and named.
+
+#![allow(clippy::unwrap_used)]
+
+use rand::{RngExt, SeedableRng};
+use truce_ingest::{IngestOptions, Keyring, Store};
+use truce_log::LogSigner;
+use truce_model::Agreement;
+use truce_report::ReportError;
+use truce_report::bundle::{Parts, VerifyOptions, make, open, seal, verify};
+use truce_sim::scenario::Scenario;
+
+const SMALL: &str = include_str!("../../../scenarios/small.toml");
+const MINSK: &str = include_str!("../../../scenarios/agreements/minsk-2022.geojson");
+
+/// A short simulated world: a few minutes of the small scenario.
+fn world() -> truce_sim::generate::Simulation {
+    let mut s = Scenario::from_toml(SMALL).unwrap();
+    s.duration_s = 150.0;
+    truce_sim::generate::simulate(&s, Some(MINSK)).unwrap()
+}
+
+struct Mission {
+    signer: LogSigner,
+    vkey: String,
+}
+
+fn mission() -> Mission {
+    let k = truce_log::generate_key("test.mission").unwrap();
+    Mission {
+        signer: LogSigner::from_skey(&k.skey).unwrap(),
+        vkey: k.vkey,
+    }
+}
+
+/// Ingest `lines` (a subset of the world's observation lines) into a fresh store in `dir`, run
+/// the analysis and make the bundle.
+fn publish(
+    dir: &std::path::Path,
+    sim: &truce_sim::generate::Simulation,
+    lines: &[&[u8]],
+    m: &Mission,
+    previous: Option<&[u8]>,
+) -> Vec<u8> {
+    let keyring = Keyring::new(&sim.registry).unwrap();
+    let mut store = Store::open_or_create(dir, None).unwrap();
+    let mut jwsl = Vec::new();
+    for l in lines {
+        jwsl.extend_from_slice(l);
+        jwsl.push(b'\n');
+    }
+    store
+        .ingest(&keyring, "t", &jwsl, &IngestOptions::default(), &mut |_| {})
+        .unwrap();
+    store.checkpoint().unwrap();
+    bundle_of(&store, sim, m, previous)
+}
+
+fn bundle_of(
+    store: &Store,
+    sim: &truce_sim::generate::Simulation,
+    m: &Mission,
+    previous: Option<&[u8]>,
+) -> Vec<u8> {
+    let log = store.evidence();
+    let entries: Vec<Vec<u8>> = (0..log.size()).map(|i| log.entry(i).unwrap()).collect();
+    let agreement = Agreement::from_json(sim.agreement_json.as_bytes()).unwrap();
+    let a = truce_report::analyse(agreement, &sim.registry, &entries).unwrap();
+    let registry = serde_json::to_vec(&sim.registry).unwrap();
+    make(&Parts {
+        store,
+        agreement: sim.agreement_json.as_bytes(),
+        registry: &registry,
+        findings_text: &a.findings_text,
+        events_text: &a.events_text,
+        mission: &m.signer,
+        mission_vkey: &m.vkey,
+        previous,
+    })
+    .unwrap()
+}
+
+fn lines(sim: &truce_sim::generate::Simulation) -> Vec<&[u8]> {
+    sim.jwsl
+        .split(|b| *b == b'\n')
+        .filter(|l| !l.is_empty())
+        .collect()
+}
+
+fn check(bundle: &[u8], m: &Mission) -> Result<Vec<String>, ReportError> {
+    verify(
+        bundle,
+        &VerifyOptions {
+            mission_key: Some(&m.vkey),
+            previous: None,
+            agreement: None,
+        },
+    )
+}
+
+/// The body of a bundle as JSON, edited by `f`, re-signed by the mission (an insider's edit
+/// that only the proofs and the re-run can catch).
+fn edited(bundle: &[u8], m: &Mission, f: impl FnOnce(&mut serde_json::Value)) -> Vec<u8> {
+    let mut body: serde_json::Value =
+        serde_json::from_slice(open(bundle).unwrap().body_bytes).unwrap();
+    f(&mut body);
+    seal(&serde_json::to_vec_pretty(&body).unwrap(), &m.signer).unwrap()
+}
+
+#[test]
+fn a_bundle_verifies_and_every_changed_byte_is_caught() {
+    let sim = world();
+    let m = mission();
+    let dir = tempfile::tempdir().unwrap();
+    let all = lines(&sim);
+    let bundle = publish(dir.path(), &sim, &all, &m, None);
+    let problems = check(&bundle, &m).unwrap();
+    assert!(problems.is_empty(), "{problems:?}");
+    let body: serde_json::Value =
+        serde_json::from_slice(open(&bundle).unwrap().body_bytes).unwrap();
+    let findings: serde_json::Value =
+        serde_json::from_str(body["findings"].as_str().unwrap()).unwrap();
+    assert!(
+        !findings["features"].as_array().unwrap().is_empty(),
+        "the test world should have findings"
+    );
+    // Every byte of the header and the signature, and 10,000 random positions of the body.
+    let n = bundle.len();
+    let note_start = n - open(&bundle).unwrap().note.len();
+    let mut positions: Vec<usize> = (0..64).chain(note_start..n).collect();
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
+    positions.extend((0..10_000).map(|_| rng.random_range(0..n)));
+    for pos in positions {
+        let mut t = bundle.clone();
+        t[pos] ^= 0x20;
+        match check(&t, &m) {
+            Ok(p) => assert!(!p.is_empty(), "byte {pos} changed, yet the bundle verified"),
+            Err(ReportError::NotABundle(why)) => assert!(!why.is_empty()),
+            Err(e) => panic!("byte {pos}: unexpected error {e}"),
+        }
+    }
+}
+
+#[test]
+fn insider_edits_are_caught_by_the_proofs_and_the_rerun() {
+    let sim = world();
+    let m = mission();
+    let dir = tempfile::tempdir().unwrap();
+    let all = lines(&sim);
+    let bundle = publish(dir.path(), &sim, &all, &m, None);
+
+    // A finding edited (its attribution), re-signed: the re-run disagrees and names it.
+    let t = edited(&bundle, &m, |b| {
+        let text =
+            b["findings"]
+                .as_str()
+                .unwrap()
+                .replacen("\"party\": \"A\"", "\"party\": \"B\"", 1);
+        b["findings"] = text.into();
+    });
+    let p = check(&t, &m).unwrap();
+    assert!(
+        p.iter()
+            .any(|x| x.contains("findings: ev-") && x.contains("differs")),
+        "{p:?}"
+    );
+
+    // An envelope dropped, or one added.
+    let t = edited(&bundle, &m, |b| {
+        b["entries"].as_array_mut().unwrap().remove(3);
+    });
+    let p = check(&t, &m).unwrap();
+    assert!(p.iter().any(|x| x.contains("dropped or added")), "{p:?}");
+    let t = edited(&bundle, &m, |b| {
+        let e = b["entries"][0].clone();
+        b["entries"].as_array_mut().unwrap().push(e);
+    });
+    let p = check(&t, &m).unwrap();
+    assert!(p.iter().any(|x| x.contains("dropped or added")), "{p:?}");
+
+    // An envelope changed (another one's bytes in its place).
+    let t = edited(&bundle, &m, |b| {
+        b["entries"][2] = b["entries"][5].clone();
+    });
+    let p = check(&t, &m).unwrap();
+    assert!(
+        p.iter()
+            .any(|x| x.contains("do not hash to the checkpoint")),
+        "{p:?}"
+    );
+
+    // The checkpoint swapped for one of another log (a prefix of this one).
+    let dir2 = tempfile::tempdir().unwrap();
+    let other = publish(dir2.path(), &sim, &all[..all.len() / 2], &m, None);
+    let other_body: serde_json::Value =
+        serde_json::from_slice(open(&other).unwrap().body_bytes).unwrap();
+    let t = edited(&bundle, &m, |b| {
+        b["checkpoint"] = other_body["checkpoint"].clone();
+        b["log_key"] = other_body["log_key"].clone();
+    });
+    let p = check(&t, &m).unwrap();
+    assert!(p.iter().any(|x| x.contains("checkpoint")), "{p:?}");
+
+    // Signed by someone else.
+    let impostor = mission();
+    let p = check(&bundle, &impostor).unwrap();
+    assert!(p.iter().any(|x| x.contains("mission")), "{p:?}");
+}
+
+#[test]
+fn a_newer_bundle_must_extend_the_older_log() {
+    let sim = world();
+    let m = mission();
+    let all = lines(&sim);
+    let half = all.len() / 2;
+    let dir = tempfile::tempdir().unwrap();
+    let old = publish(dir.path(), &sim, &all[..half], &m, None);
+    // The same store, later.
+    let new = publish(dir.path(), &sim, &all[half..], &m, Some(&old));
+    let opts = |prev| VerifyOptions {
+        mission_key: Some(&m.vkey),
+        previous: Some(prev),
+        agreement: None,
+    };
+    let p = verify(&new, &opts(&old)).unwrap();
+    assert!(p.is_empty(), "{p:?}");
+    // A log that rewrote history: the same observations but one early line left out.
+    let forked_dir = tempfile::tempdir().unwrap();
+    let mut forked_lines = all.clone();
+    forked_lines.remove(1);
+    let forked = publish(forked_dir.path(), &sim, &forked_lines, &m, None);
+    let p = verify(&forked, &opts(&old)).unwrap();
+    assert!(p.iter().any(|x| x.contains("rewritten history")), "{p:?}");
+}
+
+#[test]
+fn unreadable_bundles_are_input_errors() {
+    let m = mission();
+    for (bytes, why) in [
+        (&b""[..], "empty"),
+        (b"hello\n", "not a Truce bundle"),
+        (b"truce-bundle/9\n3\n{}\n", "unknown bundle version"),
+        (b"truce-bundle/1\n1000\n{}", "truncated"),
+    ] {
+        match check(bytes, &m) {
+            Err(ReportError::NotABundle(w)) => assert!(w.contains(why), "{w}"),
+            other => panic!("{why}: {other:?}"),
+        }
+    }
+    // A bundle about another agreement.
+    let sim = world();
+    let dir = tempfile::tempdir().unwrap();
+    let all = lines(&sim);
+    let bundle = publish(dir.path(), &sim, &all[..50], &m, None);
+    let other = MINSK.replacen("minsk-2022-demo", "another-agreement", 1);
+    let r = verify(
+        &bundle,
+        &VerifyOptions {
+            mission_key: Some(&m.vkey),
+            previous: None,
+            agreement: Some(other.as_bytes()),
+        },
+    );
+    assert!(matches!(r, Err(ReportError::NotABundle(w)) if w.contains("another-agreement")));
+}
+
+/// The analysis runs the same on a registry and agreement that went through JSON and back
+/// (floats must parse to the same bits: serde_json's float_roundtrip).
+#[test]
+fn the_rerun_is_the_same_after_a_json_round_trip() {
+    let sim = world();
+    let all = lines(&sim);
+    let m = mission();
+    let dir = tempfile::tempdir().unwrap();
+    let bundle = publish(dir.path(), &sim, &all, &m, None);
+    let body: serde_json::Value =
+        serde_json::from_slice(open(&bundle).unwrap().body_bytes).unwrap();
+    let reg =
+        truce_model::SensorRegistry::from_json(&serde_json::to_vec(&body["registry"]).unwrap())
+            .unwrap();
+    assert_eq!(format!("{:?}", sim.registry), format!("{reg:?}"));
+}
