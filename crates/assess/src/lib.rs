@@ -183,7 +183,11 @@ pub fn check_agreement(agreement: &Agreement) -> Vec<String> {
             continue;
         };
         let mp = Area::from_rings(&rings).polygons().clone();
-        if let Err(e) = mp.check_validation() {
+        // geo's full validation compares every pair of segments; a sweep clears the usual,
+        // valid case in O(n log n) and the full check runs only on suspects (for its message).
+        if !plainly_valid(&mp)
+            && let Err(e) = mp.check_validation()
+        {
             problems.push(format!("feature {i}: invalid polygon: {e}"));
         }
         if f.role == Role::ControlArea {
@@ -264,6 +268,80 @@ fn unit_samples() -> &'static [(f64, f64)] {
     })
 }
 
+/// One segment of a ring, for the sweep in [`plainly_valid`].
+#[derive(Debug, Clone)]
+struct Seg {
+    ring: usize,
+    idx: usize,
+    n: usize,
+    line: geo::Line<f64>,
+}
+
+impl geo::algorithm::sweep::Cross for Seg {
+    type Scalar = f64;
+    fn line(&self) -> geo::Line<f64> {
+        self.line
+    }
+}
+
+/// Whether a multipolygon is valid by a fast test: no two segments meet except consecutive
+/// segments of one ring at their shared vertex (a Bentley-Ottmann-style sweep, `geo`'s), every
+/// hole starts inside its polygon and no polygon starts inside another. `false` means "not
+/// shown valid": the caller runs the full check.
+fn plainly_valid(mp: &geo::MultiPolygon<f64>) -> bool {
+    use geo::{Contains, LineIntersection};
+    let mut segs = Vec::new();
+    let mut ring_id = 0;
+    for p in &mp.0 {
+        for r in std::iter::once(p.exterior()).chain(p.interiors()) {
+            let n = r.0.len().saturating_sub(1);
+            for (idx, w) in r.0.windows(2).enumerate() {
+                if w[0] == w[1] {
+                    return false;
+                }
+                segs.push(Seg {
+                    ring: ring_id,
+                    idx,
+                    n,
+                    line: geo::Line::new(w[0], w[1]),
+                });
+            }
+            ring_id += 1;
+        }
+    }
+    // Different rings may touch at points (OGC: a hole touching its shell, parts of a
+    // multipolygon touching), as geo's full validation also accepts; they may not cross.
+    for (a, b, x) in geo::algorithm::sweep::Intersections::from_iter(segs) {
+        let at_vertex = matches!(
+            x,
+            LineIntersection::SinglePoint {
+                is_proper: false,
+                ..
+            }
+        );
+        let adjacent = a.ring != b.ring
+            || (a.idx + 1) % a.n.max(1) == b.idx
+            || (b.idx + 1) % b.n.max(1) == a.idx;
+        if !(adjacent && at_vertex) {
+            return false;
+        }
+    }
+    for (k, p) in mp.0.iter().enumerate() {
+        let shell = geo::Polygon::new(p.exterior().clone(), vec![]);
+        for h in p.interiors() {
+            if h.0.first().is_none_or(|c| !shell.contains(c)) {
+                return false;
+            }
+        }
+        for (j, q) in mp.0.iter().enumerate() {
+            if j != k && p.exterior().0.first().is_some_and(|c| q.contains(c)) {
+                return false;
+            }
+        }
+    }
+    true
+}
+
 /// The probability that a location with covariance `cov` (east-north m²: [ee, en, nn]) around
 /// `pos` lies in each party's control area (the rest is in no party's area).
 pub fn p_party(zones: &Zones, pos: LatLon, cov: [f64; 3]) -> BTreeMap<String, f64> {
@@ -316,6 +394,60 @@ pub fn grade(owners: usize, kinds: usize, sensors: usize, p_party: f64) -> &'sta
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_fast_validity_test_agrees_with_geo_on_plain_cases() {
+        use geo::{Validation, polygon};
+        let square =
+            polygon![(x: 0.0, y: 0.0), (x: 4.0, y: 0.0), (x: 4.0, y: 4.0), (x: 0.0, y: 4.0)];
+        let bowtie =
+            polygon![(x: 0.0, y: 0.0), (x: 4.0, y: 4.0), (x: 4.0, y: 0.0), (x: 0.0, y: 4.0)];
+        let holed = geo::Polygon::new(
+            square.exterior().clone(),
+            vec![geo::LineString::from(vec![
+                (1.0, 1.0),
+                (2.0, 1.0),
+                (2.0, 2.0),
+                (1.0, 2.0),
+                (1.0, 1.0),
+            ])],
+        );
+        let hole_across = geo::Polygon::new(
+            square.exterior().clone(),
+            vec![geo::LineString::from(vec![
+                (1.0, 1.0),
+                (6.0, 1.0),
+                (6.0, 2.0),
+                (1.0, 2.0),
+                (1.0, 1.0),
+            ])],
+        );
+        let hole_outside = geo::Polygon::new(
+            square.exterior().clone(),
+            vec![geo::LineString::from(vec![
+                (5.0, 5.0),
+                (6.0, 5.0),
+                (6.0, 6.0),
+                (5.0, 6.0),
+                (5.0, 5.0),
+            ])],
+        );
+        let nested = geo::MultiPolygon(vec![
+            square.clone(),
+            polygon![(x: 1.0, y: 1.0), (x: 2.0, y: 1.0), (x: 2.0, y: 2.0)],
+        ]);
+        for (name, mp, valid) in [
+            ("square", geo::MultiPolygon(vec![square.clone()]), true),
+            ("holed", geo::MultiPolygon(vec![holed]), true),
+            ("bowtie", geo::MultiPolygon(vec![bowtie]), false),
+            ("hole across", geo::MultiPolygon(vec![hole_across]), false),
+            ("hole outside", geo::MultiPolygon(vec![hole_outside]), false),
+            ("nested", nested, false),
+        ] {
+            assert_eq!(mp.is_valid(), valid, "{name}: geo");
+            assert_eq!(plainly_valid(&mp), valid, "{name}: fast test");
+        }
+    }
+
     use super::*;
 
     const DEMO: &str = r#"{"type": "FeatureCollection",

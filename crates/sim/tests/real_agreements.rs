@@ -151,3 +151,128 @@ fn isw_spring_2023() {
         ],
     );
 }
+
+/// The 2014 cross-border artillery investigation (MapInvestigation / Bellingcat): with the
+/// Ukraine-Russia border as the line of a two-party agreement, every firing position, vehicle,
+/// reported attack and both ends of every back-projected trajectory are attributed to the side
+/// they lie on (checked against `geo`'s own point-in-polygon on the same outline), and the
+/// investigation's finding holds: most firing positions and trajectory origins are in Russia,
+/// the crater fields in Ukraine.
+#[test]
+fn mapinvestigation_2014_positions_fall_on_their_side_of_the_border() {
+    use geo::{BooleanOps, Contains, MultiPolygon, Polygon, Rect, coord};
+    use serde_json::{Value, json};
+    let Some(data) = shared() else {
+        return;
+    };
+    let admin = std::fs::read(
+        data.join("ukraine-admin-boundaries/geoBoundaries-UKR-ADM1_simplified.geojson"),
+    )
+    .unwrap();
+    let oblasts = occupied_polygons(&admin).unwrap();
+    let ukraine = geo::unary_union(oblasts.iter());
+    let bbox: Polygon<f64> =
+        Rect::new(coord! {x: 37.0, y: 46.9}, coord! {x: 42.0, y: 50.5}).to_polygon();
+    let russia = MultiPolygon(vec![bbox]).difference(&ukraine);
+    let ring = |r: &geo::LineString<f64>| -> Value {
+        Value::Array(r.0.iter().map(|c| json!([c.x, c.y])).collect())
+    };
+    let multi = |m: &MultiPolygon<f64>| -> Value {
+        json!({"type": "MultiPolygon", "coordinates": m.0.iter().map(|p| {
+            std::iter::once(p.exterior()).chain(p.interiors()).map(ring).collect::<Vec<_>>()
+        }).collect::<Vec<_>>()})
+    };
+    let minsk: Value = serde_json::from_slice(
+        &std::fs::read(
+            data.join("deepstate-frontline/derived_minsk_era_contact_line_20220403.geojson"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let border = minsk["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["properties"]["kind"] == "russia_border_segment")
+        .unwrap()["geometry"]
+        .clone();
+    let doc = json!({"type": "FeatureCollection",
+    "agreement": {"id": "border-2014", "name": "Ukraine-Russia border, 2014", "parties": ["UA", "RU"],
+        "effective_from": "2014-07-01T00:00:00Z", "effective_until": null, "buffer_km": 2.0,
+        "withdrawal_km": {}},
+    "features": [
+        {"type": "Feature", "properties": {"role": "ceasefire_line"}, "geometry": border},
+        {"type": "Feature", "properties": {"role": "control_area", "party": "UA"}, "geometry": multi(&ukraine)},
+        {"type": "Feature", "properties": {"role": "control_area", "party": "RU"}, "geometry": multi(&russia)}
+    ]});
+    let agreement = Agreement::from_json(doc.to_string().as_bytes()).unwrap();
+    let zones = Zones::new(agreement).unwrap();
+
+    let inv: Value = serde_json::from_slice(
+        &std::fs::read(
+            data.join("mapinvestigation-artillery-2014/derived_artillery_attacks_2014.geojson"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let side = |lon: f64, lat: f64| -> Option<&str> { zones.party_at(LatLon::new(lat, lon)) };
+    let reference = |lon: f64, lat: f64| -> &str {
+        if ukraine.contains(&geo::Point::new(lon, lat)) {
+            "UA"
+        } else {
+            "RU"
+        }
+    };
+    let (mut firing_ru, mut firing, mut checked) = (0, 0, 0);
+    let (mut traj_cross, mut traj) = (0, 0);
+    for f in inv["features"].as_array().unwrap() {
+        let g = &f["geometry"];
+        let folder = f["properties"]["folder"].as_str().unwrap_or("");
+        let pts: Vec<(f64, f64)> = match g["type"].as_str() {
+            Some("Point") => vec![(
+                g["coordinates"][0].as_f64().unwrap(),
+                g["coordinates"][1].as_f64().unwrap(),
+            )],
+            Some("LineString") => {
+                let c = g["coordinates"].as_array().unwrap();
+                let (a, b) = (&c[0], &c[c.len() - 1]);
+                vec![
+                    (a[0].as_f64().unwrap(), a[1].as_f64().unwrap()),
+                    (b[0].as_f64().unwrap(), b[1].as_f64().unwrap()),
+                ]
+            }
+            _ => continue,
+        };
+        for &(lon, lat) in &pts {
+            assert_eq!(
+                side(lon, lat),
+                Some(reference(lon, lat)),
+                "{folder}: {lon} {lat}"
+            );
+            checked += 1;
+        }
+        if folder == "Firing positions" {
+            firing += 1;
+            firing_ru += usize::from(side(pts[0].0, pts[0].1) == Some("RU"));
+        }
+        if g["type"] == "LineString" {
+            traj += 1;
+            // A trajectory runs from the crater field back towards the firing area.
+            traj_cross += usize::from(
+                side(pts[0].0, pts[0].1) == Some("UA") && side(pts[1].0, pts[1].1) == Some("RU"),
+            );
+        }
+    }
+    println!(
+        "2014 border case: {checked} positions classified; firing positions in Russia {firing_ru}/{firing}; trajectories from Ukraine to Russia {traj_cross}/{traj}"
+    );
+    assert_eq!((firing, traj), (70, 51));
+    assert!(
+        firing_ru >= 50,
+        "{firing_ru} of {firing} firing positions in Russia"
+    );
+    assert!(
+        traj_cross >= 40,
+        "{traj_cross} of {traj} trajectories cross from Ukraine to Russia"
+    );
+}
