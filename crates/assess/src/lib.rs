@@ -10,6 +10,8 @@
 //!
 //! Knows nothing of files or of the log.
 
+pub mod fires;
+
 use std::collections::BTreeMap;
 
 use truce_geo::{Area, Enu, LatLon, distance_to_polyline_m};

@@ -113,6 +113,25 @@ enum Command {
         #[arg(long)]
         agreement: Option<PathBuf>,
     },
+    /// Abnormal fire activity (docs/fires.md): learn a per-cell, per-day-of-year baseline from
+    /// reference years of FIRMS data, flag the store's thermal anomalies that it makes unlikely,
+    /// and write weekly activity near the line by side, flagged cells, and `impact` findings
+    /// graded `possible` (fire_findings.geojson, report.html).
+    Fires {
+        /// Store whose evidence log holds the analysis year's thermal anomalies
+        /// (`truce ingest firms`).
+        #[arg(long)]
+        store: PathBuf,
+        /// The agreement whose line and control areas the activity is measured against.
+        #[arg(long)]
+        agreement: PathBuf,
+        /// Reference (pre-war) FIRMS CSV files, one or more years.
+        #[arg(long, required = true, num_args = 1..)]
+        reference: Vec<PathBuf>,
+        /// Output directory.
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Simulate a scenario: agreement, sensors, keys, signed observations and ground truth.
     Simulate {
         /// Scenario file (TOML), e.g. scenarios/small.toml.
@@ -361,6 +380,12 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             previous.as_deref(),
             agreement.as_deref(),
         ),
+        Command::Fires {
+            store,
+            agreement,
+            reference,
+            out,
+        } => fires(&store, &agreement, &reference, &out),
         Command::Score {
             truth,
             findings,
@@ -1240,4 +1265,222 @@ pub(crate) fn verify_bundle(
         );
         Ok(ExitCode::from(1))
     }
+}
+
+fn fires(
+    store_dir: &Path,
+    agreement_path: &Path,
+    reference: &[PathBuf],
+    out: &Path,
+) -> Result<ExitCode> {
+    use truce_assess::fires::{Baseline, Detection, FireConfig, flag};
+    let t = std::time::Instant::now();
+    let day_of = |secs: f64| (secs / 86_400.0).floor() as i64;
+    // Reference years.
+    let mut refs = Vec::new();
+    let mut years = std::collections::BTreeSet::new();
+    for f in reference {
+        let bytes = fs::read(f).with_context(|| format!("cannot read {}", f.display()))?;
+        let rows = truce_ingest::firms::parse(&bytes)
+            .with_context(|| format!("{} is not a FIRMS CSV", f.display()))?;
+        for r in rows {
+            if let truce_ingest::firms::Row::Anomaly { time, body, .. } = r
+                && let (Some(lat), Some(lon)) = (body["lat"].as_f64(), body["lon"].as_f64())
+            {
+                let day = day_of(time.as_secs_f64());
+                years.insert(time.to_string()[..4].to_string());
+                refs.push(Detection { lat, lon, day });
+            }
+        }
+    }
+    let config = FireConfig::default();
+    let baseline = Baseline::learn(&refs, years.len(), config);
+    say!(
+        "baseline: {} detections in {} reference years ({}), {} cells",
+        refs.len(),
+        years.len(),
+        years.iter().cloned().collect::<Vec<_>>().join(", "),
+        baseline.cells().count()
+    );
+    // The analysis year: thermal anomalies in the evidence log.
+    let store = open_store(store_dir)?;
+    let log = store.evidence();
+    let mut det = Vec::new();
+    let mut refs_of = Vec::new();
+    for i in 0..log.size() {
+        let entry = log.entry(i)?;
+        let Ok(jws) = truce_ingest::jws::parse(&entry) else {
+            continue;
+        };
+        let Ok(v) = serde_json::from_slice::<serde_json::Value>(&jws.payload) else {
+            continue;
+        };
+        if v["kind"] != "thermal_anomaly" {
+            continue;
+        }
+        let (Some(lat), Some(lon), Some(time)) = (
+            v["lat"].as_f64(),
+            v["lon"].as_f64(),
+            v["time"]
+                .as_str()
+                .and_then(|s| truce_model::UtcNanos::parse(s).ok()),
+        ) else {
+            continue;
+        };
+        det.push(Detection {
+            lat,
+            lon,
+            day: day_of(time.as_secs_f64()),
+        });
+        refs_of.push((
+            i,
+            truce_log::hex(&log.leaf_hash(i)?),
+            v["sensor"].as_str().unwrap_or("").to_string(),
+        ));
+    }
+    let agreement_bytes = fs::read(agreement_path)
+        .with_context(|| format!("cannot read agreement {}", agreement_path.display()))?;
+    let agreement = truce_model::Agreement::from_json(&agreement_bytes)
+        .with_context(|| format!("agreement {} is unusable", agreement_path.display()))?;
+    let zones = truce_assess::Zones::new(agreement)?;
+    // Distances to the line only matter within 50 km (activity bands) and beyond 150 km (quiet
+    // cells): a box around the line bounds the work.
+    let mut quiet_cache: std::collections::BTreeMap<(i32, i32), bool> = Default::default();
+    let mut quiet = |c: (i32, i32)| -> bool {
+        *quiet_cache.entry(c).or_insert_with(|| {
+            let (lat, lon) = baseline.centre(c);
+            zones.distance_to_line_m(truce_geo::LatLon::new(lat, lon)) > 150_000.0
+        })
+    };
+    for c in baseline.cells().collect::<Vec<_>>() {
+        quiet(c);
+    }
+    for d in &det {
+        quiet(baseline.cell(d.lat, d.lon));
+    }
+    let (flags, _) = flag(&baseline, &det, |c| {
+        quiet_cache.get(&c).copied().unwrap_or(false)
+    });
+    // Weekly activity within 10/25/50 km of the line, by side.
+    let bar = progress_bar(det.len() as u64, "weekly activity near the line");
+    let mut weekly: std::collections::BTreeMap<(i64, String), [u64; 3]> = Default::default();
+    for (k, d) in det.iter().enumerate() {
+        if k % 1024 == 0 {
+            bar.set_position(k as u64);
+        }
+        let p = truce_geo::LatLon::new(d.lat, d.lon);
+        let c = baseline.cell(d.lat, d.lon);
+        if quiet_cache.get(&c).copied().unwrap_or(false) {
+            continue;
+        }
+        let dist = zones.distance_to_line_m(p) / 1000.0;
+        if dist > 50.0 {
+            continue;
+        }
+        let party = zones.party_at(p).unwrap_or("none").to_string();
+        let week = d.day - (d.day + 3).rem_euclid(7); // Monday of the ISO week
+        let e = weekly.entry((week, party)).or_default();
+        for (i, lim) in [10.0, 25.0, 50.0].iter().enumerate() {
+            if dist <= *lim {
+                e[i] += 1;
+            }
+        }
+    }
+    bar.finish_and_clear();
+    fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
+    let date = |day: i64| {
+        truce_model::UtcNanos::from_unix_secs(day * 86_400).to_string()[..10].to_string()
+    };
+    let mut csv = String::from("week_start,party,within_10km,within_25km,within_50km\n");
+    for ((week, party), n) in &weekly {
+        csv.push_str(&format!(
+            "{},{party},{},{},{}\n",
+            date(*week),
+            n[0],
+            n[1],
+            n[2]
+        ));
+    }
+    fs::write(out.join("fires_weekly.csv"), csv)?;
+    // Flagged cell-days as findings.
+    let mut features = Vec::new();
+    let mut cells: std::collections::BTreeMap<(i32, i32), usize> = Default::default();
+    for f in &flags {
+        *cells.entry(f.cell).or_default() += 1;
+        let (lat, lon) = baseline.centre(f.cell);
+        // p_party: the share of the cell in each party's area, on a 10 x 10 grid of points.
+        let mut share: std::collections::BTreeMap<String, f64> = Default::default();
+        for i in 0..10 {
+            for j in 0..10 {
+                let q = truce_geo::LatLon::new(
+                    lat - 0.05 + 0.01 * (i as f64 + 0.5),
+                    lon - 0.05 + 0.01 * (j as f64 + 0.5),
+                );
+                if let Some(pp) = zones.party_at(q) {
+                    *share.entry(pp.to_string()).or_default() += 0.01;
+                }
+            }
+        }
+        let (party, p) = truce_assess::attribute(&share);
+        let evidence: Vec<serde_json::Value> = f
+            .detections
+            .iter()
+            .map(|&k| {
+                let (i, h, s) = &refs_of[k];
+                json!({"leaf_index": i, "leaf_hash": h, "sensor": s, "kind": "thermal_anomaly"})
+            })
+            .collect();
+        let mut hasher = <sha2::Sha256 as sha2::Digest>::new();
+        for k in &f.detections {
+            sha2::Digest::update(&mut hasher, refs_of[*k].1.as_bytes());
+        }
+        let id: String = sha2::Digest::finalize(hasher)
+            .iter()
+            .take(8)
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        // The cell as an ellipse: the rectangle's circumscribed ellipse.
+        let half_ns = 0.05 * 111_320.0;
+        let half_ew = 0.05 * 111_320.0 * lat.to_radians().cos();
+        features.push(json!({"type": "Feature",
+            "geometry": {"type": "Point", "coordinates": [lon, lat]},
+            "properties": {"id": format!("fire-{id}"), "type": "impact", "method": "fire_anomaly",
+                "party": party, "p_party": if party.is_some() { json!((p * 100.0).round() / 100.0) } else { json!(null) },
+                "grade": "possible",
+                "time": format!("{}T00:00:00Z", date(f.day)), "time_end": format!("{}T23:59:59Z", date(f.day)),
+                "weapon_class": null,
+                "ellipse95": {"semi_major_m": (half_ns * std::f64::consts::SQRT_2).round(), "semi_minor_m": (half_ew * std::f64::consts::SQRT_2).round(), "azimuth_deg": 0.0},
+                "impact": null, "evidence": evidence,
+                "corroboration": {"sensors": 1, "owners": [], "kinds": ["thermal_anomaly"]},
+                "fire": {"count": f.count, "expected": (f.expected * 1000.0).round() / 1000.0, "p": f.p}}}));
+    }
+    let findings = json!({"type": "FeatureCollection", "features": features});
+    let findings_text = serde_json::to_string_pretty(&findings)? + "\n";
+    fs::write(out.join("fire_findings.geojson"), &findings_text)?;
+    let mut cells_csv = String::from("lat,lon,flagged_days\n");
+    for (c, n) in &cells {
+        let (lat, lon) = baseline.centre(*c);
+        cells_csv.push_str(&format!("{lat:.2},{lon:.2},{n}\n"));
+    }
+    fs::write(out.join("fire_cells.csv"), cells_csv)?;
+    let agreement_json: serde_json::Value = serde_json::from_slice(&agreement_bytes)?;
+    let checkpoint = String::from_utf8(log.latest_checkpoint().unwrap_or_default())?;
+    let summary = json!({"observations": {"lines": det.len(), "accepted": det.len(), "rejected": 0, "by_reason": {}}});
+    let html = truce_report::html::html(&truce_report::html::Inputs {
+        agreement: &agreement_json,
+        findings: &findings,
+        summary: &summary,
+        previous_findings: None,
+        checkpoint: &checkpoint,
+    });
+    fs::write(out.join("report.html"), html)?;
+    say!(
+        "{} thermal anomalies; {} flagged cell-days in {} recurring cells; wrote {} (fires_weekly.csv, fire_cells.csv, fire_findings.geojson, report.html) in {:.1} s",
+        det.len(),
+        flags.len(),
+        cells.len(),
+        out.display(),
+        t.elapsed().as_secs_f64()
+    );
+    Ok(ExitCode::SUCCESS)
 }
