@@ -14,7 +14,7 @@ pub mod fires;
 
 use std::collections::BTreeMap;
 
-use truce_geo::{Area, Enu, LatLon, distance_to_polyline_m};
+use truce_geo::{Area, Enu, LatLon};
 use truce_model::{Agreement, Geometry, Role, UtcNanos, WeaponClass};
 
 /// Why an agreement cannot be assessed against.
@@ -41,7 +41,7 @@ fn area_of(g: &Geometry) -> Option<Vec<Vec<Vec<[f64; 2]>>>> {
 pub struct Zones {
     /// The agreement.
     pub agreement: Agreement,
-    lines: Vec<Vec<LatLon>>,
+    lines: truce_geo::LineIndex,
     areas: BTreeMap<String, Area>,
     buffer: Option<Area>,
     exclusion: Vec<(String, Area)>,
@@ -89,7 +89,7 @@ impl Zones {
             .collect();
         Ok(Zones {
             agreement,
-            lines,
+            lines: truce_geo::LineIndex::new(&lines),
             areas,
             buffer: (!buffer.is_empty()).then(|| Area::from_rings(&buffer)),
             exclusion,
@@ -111,11 +111,7 @@ impl Zones {
 
     /// Geodesic distance from `p` to the ceasefire line, metres.
     pub fn distance_to_line_m(&self, p: LatLon) -> f64 {
-        self.lines
-            .iter()
-            .filter_map(|l| distance_to_polyline_m(p, l))
-            .map(|c| c.distance_m)
-            .fold(f64::INFINITY, f64::min)
+        self.lines.distance_m(p)
     }
 
     /// Whether `p` is in the buffer zone: the explicit polygon, else within `buffer_km`.
@@ -147,6 +143,51 @@ impl Zones {
     pub fn in_effect(&self, t: UtcNanos) -> bool {
         self.agreement.in_effect_at(t)
     }
+
+    /// Everything the agreement says about a place: the party holding it, the geodesic
+    /// distance to the line, whether it is in the buffer zone, the weapon classes that may not
+    /// be there (withdrawal zones), and the exclusion zone holding it.
+    pub fn classify(&self, p: LatLon) -> Place<'_> {
+        let distance_m = self.distance_to_line_m(p);
+        let party = self.party_at(p);
+        let in_buffer = match &self.buffer {
+            Some(a) => a.contains(p),
+            None => distance_m <= self.agreement.meta.buffer_km * 1000.0,
+        };
+        let withdrawn = match party {
+            Some(_) => self
+                .agreement
+                .meta
+                .withdrawal_km
+                .iter()
+                .filter(|(_, km)| distance_m <= **km * 1000.0)
+                .map(|(c, _)| *c)
+                .collect(),
+            None => Vec::new(),
+        };
+        Place {
+            party,
+            distance_m,
+            in_buffer,
+            withdrawn,
+            exclusion: self.exclusion_at(p),
+        }
+    }
+}
+
+/// What [`Zones::classify`] says of a place.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Place<'a> {
+    /// The party whose control area holds it.
+    pub party: Option<&'a str>,
+    /// Geodesic distance to the ceasefire line, metres.
+    pub distance_m: f64,
+    /// In the buffer zone.
+    pub in_buffer: bool,
+    /// Weapon classes whose withdrawal zone holds it (on a party's side).
+    pub withdrawn: Vec<WeaponClass>,
+    /// The exclusion zone holding it.
+    pub exclusion: Option<&'a str>,
 }
 
 /// Check an agreement's geometry beyond what parsing checks: each control area is a valid

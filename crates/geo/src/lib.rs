@@ -15,6 +15,7 @@
 
 mod area;
 mod enu;
+mod lines;
 
 use std::sync::OnceLock;
 
@@ -22,6 +23,7 @@ use geographiclib_rs::{DirectGeodesic, Geodesic, InverseGeodesic};
 
 pub use area::Area;
 pub use enu::Enu;
+pub use lines::LineIndex;
 
 /// A point on the WGS84 ellipsoid, degrees.
 #[derive(Debug, Clone, Copy, PartialEq)]
