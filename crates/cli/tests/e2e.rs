@@ -649,3 +649,92 @@ fn process_refuses_an_agreement_with_overlapping_control_areas() {
         text(&o)
     );
 }
+
+/// `truce fires` end to end: reference years with a steady pattern, an analysis year ingested
+/// from FIRMS CSV with a cell that burns on three days weeks apart where it never burned; that
+/// cell, and only it, becomes possible impact findings citing the log, attributed by the
+/// agreement's areas; weekly activity near the line is written by side.
+#[test]
+fn fires_flags_recurring_fire_where_there_was_none() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("gw.key");
+    assert!(
+        run(&["keygen", "sensor", "--out", key.to_str().unwrap()])
+            .status
+            .success()
+    );
+    // Reference: 3 years, a 5 x 5 block of cells around Donetsk burning on the 1st of each month.
+    let mut reference = String::from("LATITUDE,LONGITUDE,ACQ_DATE\n");
+    for year in 2019..2022 {
+        for month in 1..=12 {
+            for c in 0..25 {
+                let date = format!("{year}-{month:02}-01");
+                reference.push_str(&format!(
+                    "{:.4},{:.4},{date}\n",
+                    48.105 + 0.1 * (c / 5) as f64,
+                    37.705 + 0.1 * (c % 5) as f64
+                ));
+            }
+        }
+    }
+    let ref_path = dir.path().join("reference.csv");
+    std::fs::write(&ref_path, reference).unwrap();
+    // Analysis year: 5 detections on each of three days (June, July, August) in a cell with no
+    // history at 48.95 N 37.95 E, and one on one day in another.
+    let mut analysis = String::from("LATITUDE,LONGITUDE,ACQ_DATE\n48.7550,37.6050,2023-05-01\n");
+    for date in ["2023-06-05", "2023-07-05", "2023-08-05"] {
+        for k in 0..5 {
+            analysis.push_str(&format!(
+                "{:.4},37.9550,{date}\n",
+                48.951 + 0.001 * k as f64
+            ));
+        }
+    }
+    let an_path = dir.path().join("analysis.csv");
+    std::fs::write(&an_path, analysis).unwrap();
+    let store = dir.path().join("store");
+    let o = truce()
+        .args(["ingest", "firms", "--store"])
+        .arg(&store)
+        .arg("--gateway")
+        .arg(&key)
+        .arg(&an_path)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    let agreement =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scenarios/agreements/minsk-2022.geojson");
+    let out = dir.path().join("out");
+    let o = truce()
+        .args(["fires", "--store"])
+        .arg(&store)
+        .arg("--agreement")
+        .arg(&agreement)
+        .arg("--out")
+        .arg(&out)
+        .arg("--reference")
+        .arg(&ref_path)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    let findings: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("fire_findings.geojson")).unwrap()).unwrap();
+    let f = findings["features"].as_array().unwrap();
+    assert_eq!(f.len(), 3, "{}", text(&o));
+    for x in f {
+        let p = &x["properties"];
+        assert_eq!(p["type"], "impact");
+        assert_eq!(p["grade"], "possible");
+        assert_eq!(p["evidence"].as_array().unwrap().len(), 5);
+        let c = &x["geometry"]["coordinates"];
+        assert!(
+            (c[1].as_f64().unwrap() - 48.95).abs() < 0.01
+                && (c[0].as_f64().unwrap() - 37.95).abs() < 0.01
+        );
+        // 48.95 N 37.95 E lies in government-held Donetsk oblast in the Minsk-era agreement.
+        assert_eq!(p["party"], "A");
+    }
+    let weekly = std::fs::read_to_string(out.join("fires_weekly.csv")).unwrap();
+    assert!(weekly.starts_with("week_start,party,within_10km,within_25km,within_50km\n"));
+    assert!(out.join("report.html").is_file());
+}

@@ -12,6 +12,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use rayon::prelude::*;
+
 use truce_geo::{LatLon, distance_m};
 
 use crate::locator::{LocatorConfig, Setting, Solution, locate};
@@ -456,7 +458,6 @@ impl Stream<'_> {
             }
             (count, total)
         };
-        let mut tried: Vec<(usize, f64, [f64; 4])> = Vec::new();
         let seeds: Vec<(&Pick, [f64; 3])> = std::iter::once((p, sta_p))
             .chain(
                 early
@@ -499,18 +500,22 @@ impl Stream<'_> {
                 }
             }
         }
-        for trio in trios {
-            // The closed form needs one speed: picks of one phase.
-            if trio.iter().any(|q| q.0.phase != trio[0].0.phase) {
-                continue;
-            }
-            let c = speed(trio[0].0.phase);
-            {
-                for (e, n, t0) in tdoa3(&trio, c) {
+        // The trios are independent: refined and scored on all cores, collected in order (so the
+        // result is the same as one core's).
+        let mut tried: Vec<(usize, f64, [f64; 4])> = trios
+            .par_iter()
+            .flat_map_iter(|trio| {
+                let mut out = Vec::new();
+                // The closed form needs one speed: picks of one phase.
+                if trio.iter().any(|q| q.0.phase != trio[0].0.phase) {
+                    return out;
+                }
+                let c = speed(trio[0].0.phase);
+                for (e, n, t0) in tdoa3(trio, c) {
                     if e.hypot(n) > cfg.seed_radius_m {
                         continue;
                     }
-                    let Some(x) = refine3(&setting, &frame, &trio, [e, n, 0.0, t0]) else {
+                    let Some(x) = refine3(&setting, &frame, trio, [e, n, 0.0, t0]) else {
                         continue;
                     };
                     if x[0].hypot(x[1]) > cfg.seed_radius_m {
@@ -518,11 +523,12 @@ impl Stream<'_> {
                     }
                     let (count, sc) = score(x);
                     if count >= cfg.min_stations {
-                        tried.push((count, sc, x));
+                        out.push((count, sc, x));
                     }
                 }
-            }
-        }
+                out
+            })
+            .collect();
         // Rank by the soft score: each station adds 1 - (residual / tolerance)², so a source
         // whose own picks sit at its predictions beats an alias that scrapes in one station
         // more with picks near the edge of the tolerance (dense salvos).
