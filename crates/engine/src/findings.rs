@@ -120,26 +120,66 @@ pub fn assess(
             .then(a.evidence.leaf_index.cmp(&b.evidence.leaf_index))
     });
     // Link impacts to firings: each firing takes the unclaimed impact whose implied speed is
-    // plausible and whose time is nearest after it.
+    // plausible and whose time is nearest after it (ties: the lower index). Impacts are scanned
+    // in time order from the firing's time, up to the longest flight possible at the lowest
+    // speed; chord distances (never longer than geodesic ones, and shorter by a known factor)
+    // reject most pairs before a geodesic is computed.
     let mut claimed = vec![false; events.len()];
     let mut links: BTreeMap<usize, usize> = BTreeMap::new();
+    let ecef: Vec<[f64; 3]> = events
+        .iter()
+        .map(|e| truce_geo::to_ecef(e.pos, 0.0))
+        .collect();
+    let (mut lo, mut hi) = ([f64::MAX; 3], [f64::MIN; 3]);
+    for x in &ecef {
+        for k in 0..3 {
+            lo[k] = lo[k].min(x[k]);
+            hi[k] = hi[k].max(x[k]);
+        }
+    }
+    let span_m = if ecef.is_empty() {
+        0.0
+    } else {
+        ((hi[0] - lo[0]).powi(2) + (hi[1] - lo[1]).powi(2) + (hi[2] - lo[2]).powi(2)).sqrt()
+    };
+    // Arc over chord is 1 + (c/R)²/24 + ...; twice that bounds it for any span on Earth here.
+    let arc_over_chord = 1.0 + (span_m / 6.3e6).powi(2) / 12.0;
+    let max_flight_ns = ((span_m * arc_over_chord / LINK_SPEED_MPS.0) * 1e9) as i64 + 1;
+    let mut impacts: Vec<usize> = (0..events.len())
+        .filter(|&j| events[j].kind == EventKind::Impact)
+        .collect();
+    impacts.sort_by_key(|&j| (events[j].time, j));
     for (i, f) in events
         .iter()
         .enumerate()
         .filter(|(_, e)| e.kind == EventKind::Firing)
     {
-        let best = events
-            .iter()
-            .enumerate()
-            .filter(|(j, e)| e.kind == EventKind::Impact && !claimed[*j] && e.time > f.time)
-            .filter_map(|(j, e)| {
-                let dt = (e.time.0 - f.time.0) as f64 * 1e-9;
-                let d = distance_m(f.pos, e.pos);
-                let v = d / dt;
-                (d > 300.0 && v >= LINK_SPEED_MPS.0 && v <= LINK_SPEED_MPS.1).then_some((j, dt))
-            })
-            .min_by(|a, b| a.1.total_cmp(&b.1));
-        if let Some((j, _)) = best {
+        let start = impacts.partition_point(|&j| events[j].time <= f.time);
+        let mut best = None;
+        for &j in &impacts[start..] {
+            let e = &events[j];
+            if e.time.0 - f.time.0 > max_flight_ns {
+                break;
+            }
+            if claimed[j] {
+                continue;
+            }
+            let dt = (e.time.0 - f.time.0) as f64 * 1e-9;
+            let c = ((ecef[j][0] - ecef[i][0]).powi(2)
+                + (ecef[j][1] - ecef[i][1]).powi(2)
+                + (ecef[j][2] - ecef[i][2]).powi(2))
+            .sqrt();
+            if c / dt > LINK_SPEED_MPS.1 || c * arc_over_chord / dt < LINK_SPEED_MPS.0 {
+                continue;
+            }
+            let d = distance_m(f.pos, e.pos);
+            let v = d / dt;
+            if d > 300.0 && v >= LINK_SPEED_MPS.0 && v <= LINK_SPEED_MPS.1 {
+                best = Some(j);
+                break;
+            }
+        }
+        if let Some(j) = best {
             claimed[j] = true;
             links.insert(i, j);
         }
