@@ -545,8 +545,16 @@ impl Stream<'_> {
         // Fit the best few fully (with the wind estimated) and keep the one that explains the
         // most stations at the least misfit: a mixture of sources may scrape in a station more
         // but pays for it in chi-square.
-        let mut best: Option<(f64, Solution, Vec<Option<(i64, u64)>>)> = None;
-        for (_, _, x) in distinct.into_iter().take(cfg.full_fits) {
+        // The fits are independent: run on all cores, then chosen in order (the first of the
+        // highest merit), as one core would.
+        let hypotheses: Vec<[f64; 4]> = distinct
+            .into_iter()
+            .take(cfg.full_fits)
+            .map(|h| h.2)
+            .collect();
+        let fitted: Vec<Option<(f64, Solution, Vec<Option<(i64, u64)>>)>> = hypotheses
+            .par_iter()
+            .map(|&x| {
             // The picks for this hypothesis: p, and the nearest pick at each neighbour.
             let src = frame.source(x[0], x[1], x[2]);
             let mut keys: Vec<Option<(i64, u64)>> = vec![None];
@@ -564,9 +572,7 @@ impl Stream<'_> {
                     }
                 }
             }
-            let Some(sol) = locate(&setting, &frame, &group, x, true, cfg.min_stations) else {
-                continue;
-            };
+            let sol = locate(&setting, &frame, &group, x, true, cfg.min_stations)?;
             // The source must be within hearing range of the stations that heard it: a far
             // "ghost" along the same bearing fits a distant array almost as well.
             let near = sol
@@ -578,17 +584,17 @@ impl Stream<'_> {
                 })
                 .fold(f64::INFINITY, f64::min);
             if near > cfg.seed_radius_m || sol.x[0].hypot(sol.x[1]) > cfg.max_station_distance_m {
-                continue;
+                return None;
             }
             // The oldest pick started this search: an event that does not explain it is a ghost
             // assembled from coincidences in a dense stream, not its source.
             if !sol.inliers.contains(&0) {
-                continue;
+                return None;
             }
             // One source fits its picks with chi-square near its degrees of freedom; a mixture
             // of several sources does not.
             if sol.dof > 0 && sol.chi2 > cfg.max_chi2_per_dof * sol.dof as f64 {
-                continue;
+                return None;
             }
             // Labels: a source is a blast or a detonation; picks labelled the other way are
             // rare (the sensors' stated confusion). Each confident minority label costs its
@@ -601,8 +607,13 @@ impl Stream<'_> {
                 .map(|v| (v.abs() / (1.0 - v.abs()).max(0.02)).ln())
                 .sum();
             let merit = sol.stations as f64 - 0.5 * (sol.chi2 - sol.dof as f64).max(0.0) - minority;
-            if best.as_ref().is_none_or(|b| merit > b.0) {
-                best = Some((merit, sol, keys));
+            Some((merit, sol, keys))
+                    })
+            .collect();
+        let mut best: Option<(f64, Solution, Vec<Option<(i64, u64)>>)> = None;
+        for f in fitted.into_iter().flatten() {
+            if best.as_ref().is_none_or(|b| f.0 > b.0) {
+                best = Some(f);
             }
         }
         best.map(|(_, sol, keys)| (sol, frame, weather, keys))
