@@ -17,7 +17,9 @@ use rayon::prelude::*;
 use truce_geo::{LatLon, distance_m};
 
 use crate::locator::{LocatorConfig, Setting, Solution, locate};
-use crate::medium::{Frame, Medium, MetTable, Phase, Pick, Station, Weather, travel_time};
+use crate::medium::{
+    AirSpeed, Frame, Medium, MetTable, Phase, Pick, Station, Weather, travel_time_with,
+};
 
 /// Associator settings.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -386,6 +388,7 @@ impl Stream<'_> {
         let frame = Frame::new(origin);
         let weather = a.met.at(origin, p.time_s);
         let setting = Setting::new(&a.stations, &a.medium, weather, cfg.locator);
+        let air = AirSpeed::new(&a.medium, &weather);
         let neighbours = &a.neighbours[p.station];
         let sta_p = frame.station(&a.stations[p.station]);
         let sta_n: Vec<[f64; 3]> = neighbours
@@ -433,7 +436,7 @@ impl Stream<'_> {
             let mut count = 0;
             let mut total = 0.0;
             let mut add = |q: &Pick, sta: [f64; 3]| {
-                let (tt, _) = travel_time(&a.medium, &weather, q.phase, src, sta);
+                let (tt, _) = travel_time_with(&a.medium, &air, q.phase, src, sta);
                 // The seed ignores the wind offset that the final fit estimates: allow for it.
                 let m = crate::locator::model_sigma(&setting.config, tt) + tt * wind_share;
                 let r2 = (q.time_s - x[3] - tt).powi(2);
@@ -449,7 +452,7 @@ impl Stream<'_> {
                     if s == p.station && ph == p.phase {
                         continue;
                     }
-                    let (tt, _) = travel_time(&a.medium, &weather, ph, src, sta);
+                    let (tt, _) = travel_time_with(&a.medium, &air, ph, src, sta);
                     let m = crate::locator::model_sigma(&cfg.locator, tt) + 0.5;
                     if let Some((_, q)) = self.nearest(s, ph, x[3] + tt, k * m) {
                         add(q, sta);
@@ -564,7 +567,7 @@ impl Stream<'_> {
                     if s == p.station && ph == p.phase {
                         continue;
                     }
-                    let (tt, _) = travel_time(&a.medium, &weather, ph, src, sta);
+                    let (tt, _) = travel_time_with(&a.medium, &air, ph, src, sta);
                     let m = crate::locator::model_sigma(&cfg.locator, tt) + 1.0;
                     if let Some((key, q)) = self.nearest(s, ph, x[3] + tt, k * m) {
                         keys.push(Some(key));
@@ -742,11 +745,12 @@ fn refine3(
     trio: &[(&Pick, [f64; 3]); 3],
     mut x: [f64; 4],
 ) -> Option<[f64; 4]> {
+    let air = AirSpeed::new(set.medium, &set.weather);
     let resid = |x: &[f64; 4]| -> f64 {
         let src = frame.source(x[0], x[1], x[2]);
         trio.iter()
             .map(|(q, sta)| {
-                let (tt, _) = travel_time(set.medium, &set.weather, q.phase, src, *sta);
+                let (tt, _) = travel_time_with(set.medium, &air, q.phase, src, *sta);
                 (q.time_s - x[3] - tt).powi(2)
             })
             .sum()
@@ -757,7 +761,7 @@ fn refine3(
         let mut a = [[0.0; 3]; 3];
         let mut b = [0.0; 3];
         for (q, sta) in trio {
-            let (tt, g) = travel_time(set.medium, &set.weather, q.phase, src, *sta);
+            let (tt, g) = travel_time_with(set.medium, &air, q.phase, src, *sta);
             let r = q.time_s - x[3] - tt;
             let row = [g[0], g[1], 1.0];
             for u in 0..3 {

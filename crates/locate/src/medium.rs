@@ -274,16 +274,52 @@ pub fn travel_time(
     src: [f64; 3],
     sta: [f64; 3],
 ) -> (f64, [f64; 3]) {
+    travel_time_with(medium, &AirSpeed::new(medium, weather), phase, src, sta)
+}
+
+/// The speed of sound (or celerity) and the wind vector of a weather, computed once for the
+/// many travel times of one search (the trigonometry would otherwise dominate).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct AirSpeed {
+    /// Speed without wind, m/s.
+    pub c0: f64,
+    /// Wind toward east, m/s.
+    pub we: f64,
+    /// Wind toward north, m/s.
+    pub wn: f64,
+}
+
+impl AirSpeed {
+    /// For `weather` in `medium`.
+    pub fn new(medium: &Medium, weather: &Weather) -> AirSpeed {
+        let (we, wn) = weather.wind_en();
+        let c0 = match medium {
+            Medium::Air {
+                celerity_mps: Some(c),
+            } => *c,
+            _ => weather.sound_speed_mps(),
+        };
+        AirSpeed { c0, we, wn }
+    }
+}
+
+/// [`travel_time`] with the air's speed and wind precomputed.
+pub fn travel_time_with(
+    medium: &Medium,
+    air: &AirSpeed,
+    phase: Phase,
+    src: [f64; 3],
+    sta: [f64; 3],
+) -> (f64, [f64; 3]) {
     let (de, dn, du) = (sta[0] - src[0], sta[1] - src[1], sta[2] - src[2]);
     let dh = (de * de + dn * dn).sqrt().max(1e-3);
     match medium {
-        Medium::Air { celerity_mps } => {
+        Medium::Air { .. } => {
             let d = (dh * dh + du * du).sqrt();
             // Chord to arc: + d³ / 24R² (under 3 cm at 30 km, kept for long infrasound paths).
             let arc = d + d * d * d / (24.0 * EARTH_RADIUS_M * EARTH_RADIUS_M);
-            let (we, wn) = weather.wind_en();
-            let c = celerity_mps.unwrap_or_else(|| weather.sound_speed_mps())
-                + (we * de + wn * dn) / dh;
+            let (we, wn) = (air.we, air.wn);
+            let c = air.c0 + (we * de + wn * dn) / dh;
             let t = arc / c;
             // Gradient of d / c with c held fixed (the wind term changes slowly with direction).
             (t, [-de / (d * c), -dn / (d * c), 0.0])
