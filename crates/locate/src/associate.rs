@@ -558,60 +558,62 @@ impl Stream<'_> {
         let fitted: Vec<Option<(f64, Solution, Vec<Option<(i64, u64)>>)>> = hypotheses
             .par_iter()
             .map(|&x| {
-            // The picks for this hypothesis: p, and the nearest pick at each neighbour.
-            let src = frame.source(x[0], x[1], x[2]);
-            let mut keys: Vec<Option<(i64, u64)>> = vec![None];
-            let mut group: Vec<&Pick> = vec![p];
-            for (s, sta) in lookups.iter().copied() {
-                for &ph in phases {
-                    if s == p.station && ph == p.phase {
-                        continue;
-                    }
-                    let (tt, _) = travel_time_with(&a.medium, &air, ph, src, sta);
-                    let m = crate::locator::model_sigma(&cfg.locator, tt) + 1.0;
-                    if let Some((key, q)) = self.nearest(s, ph, x[3] + tt, k * m) {
-                        keys.push(Some(key));
-                        group.push(q);
+                // The picks for this hypothesis: p, and the nearest pick at each neighbour.
+                let src = frame.source(x[0], x[1], x[2]);
+                let mut keys: Vec<Option<(i64, u64)>> = vec![None];
+                let mut group: Vec<&Pick> = vec![p];
+                for (s, sta) in lookups.iter().copied() {
+                    for &ph in phases {
+                        if s == p.station && ph == p.phase {
+                            continue;
+                        }
+                        let (tt, _) = travel_time_with(&a.medium, &air, ph, src, sta);
+                        let m = crate::locator::model_sigma(&cfg.locator, tt) + 1.0;
+                        if let Some((key, q)) = self.nearest(s, ph, x[3] + tt, k * m) {
+                            keys.push(Some(key));
+                            group.push(q);
+                        }
                     }
                 }
-            }
-            let sol = locate(&setting, &frame, &group, x, true, cfg.min_stations)?;
-            // The source must be within hearing range of the stations that heard it: a far
-            // "ghost" along the same bearing fits a distant array almost as well.
-            let near = sol
-                .inliers
-                .iter()
-                .map(|&i| {
-                    let st = frame.station(&a.stations[group[i].station]);
-                    (st[0] - sol.x[0]).hypot(st[1] - sol.x[1])
-                })
-                .fold(f64::INFINITY, f64::min);
-            if near > cfg.seed_radius_m || sol.x[0].hypot(sol.x[1]) > cfg.max_station_distance_m {
-                return None;
-            }
-            // The oldest pick started this search: an event that does not explain it is a ghost
-            // assembled from coincidences in a dense stream, not its source.
-            if !sol.inliers.contains(&0) {
-                return None;
-            }
-            // One source fits its picks with chi-square near its degrees of freedom; a mixture
-            // of several sources does not.
-            if sol.dof > 0 && sol.chi2 > cfg.max_chi2_per_dof * sol.dof as f64 {
-                return None;
-            }
-            // Labels: a source is a blast or a detonation; picks labelled the other way are
-            // rare (the sensors' stated confusion). Each confident minority label costs its
-            // log-likelihood ratio, about ln(0.9 / 0.1) = 2.2 for 90 % labels.
-            let votes: Vec<f64> = sol.inliers.iter().map(|&i| group[i].label).collect();
-            let side = votes.iter().sum::<f64>().signum();
-            let minority: f64 = votes
-                .iter()
-                .filter(|v| v.signum() == -side && v.abs() >= 0.5)
-                .map(|v| (v.abs() / (1.0 - v.abs()).max(0.02)).ln())
-                .sum();
-            let merit = sol.stations as f64 - 0.5 * (sol.chi2 - sol.dof as f64).max(0.0) - minority;
-            Some((merit, sol, keys))
+                let sol = locate(&setting, &frame, &group, x, true, cfg.min_stations)?;
+                // The source must be within hearing range of the stations that heard it: a far
+                // "ghost" along the same bearing fits a distant array almost as well.
+                let near = sol
+                    .inliers
+                    .iter()
+                    .map(|&i| {
+                        let st = frame.station(&a.stations[group[i].station]);
+                        (st[0] - sol.x[0]).hypot(st[1] - sol.x[1])
                     })
+                    .fold(f64::INFINITY, f64::min);
+                if near > cfg.seed_radius_m || sol.x[0].hypot(sol.x[1]) > cfg.max_station_distance_m
+                {
+                    return None;
+                }
+                // The oldest pick started this search: an event that does not explain it is a ghost
+                // assembled from coincidences in a dense stream, not its source.
+                if !sol.inliers.contains(&0) {
+                    return None;
+                }
+                // One source fits its picks with chi-square near its degrees of freedom; a mixture
+                // of several sources does not.
+                if sol.dof > 0 && sol.chi2 > cfg.max_chi2_per_dof * sol.dof as f64 {
+                    return None;
+                }
+                // Labels: a source is a blast or a detonation; picks labelled the other way are
+                // rare (the sensors' stated confusion). Each confident minority label costs its
+                // log-likelihood ratio, about ln(0.9 / 0.1) = 2.2 for 90 % labels.
+                let votes: Vec<f64> = sol.inliers.iter().map(|&i| group[i].label).collect();
+                let side = votes.iter().sum::<f64>().signum();
+                let minority: f64 = votes
+                    .iter()
+                    .filter(|v| v.signum() == -side && v.abs() >= 0.5)
+                    .map(|v| (v.abs() / (1.0 - v.abs()).max(0.02)).ln())
+                    .sum();
+                let merit =
+                    sol.stations as f64 - 0.5 * (sol.chi2 - sol.dof as f64).max(0.0) - minority;
+                Some((merit, sol, keys))
+            })
             .collect();
         let mut best: Option<(f64, Solution, Vec<Option<(i64, u64)>>)> = None;
         for f in fitted.into_iter().flatten() {
