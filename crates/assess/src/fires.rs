@@ -166,32 +166,35 @@ impl Baseline {
 
     /// Expected count of a cell on a day of the year, before scaling.
     pub fn expected(&self, c: Cell, doy: usize) -> f64 {
-        let w = self.config.window_days;
-        let span = self.years * (2 * w + 1) as f64;
-        let own: f64 = self.counts.get(&c).map_or(0.0, |v| {
-            (-w..=w)
-                .map(|k| v[(doy as i64 + k).rem_euclid(366) as usize] as f64)
-                .sum()
-        });
-        let cells = self.counts.len().max(1) as f64;
-        let national_rate = Self::window_sum(&self.national, doy, w) / (span * cells);
-        (own + self.config.prior_days * national_rate) / (span + self.config.prior_days)
+        self.shrunk(&self.counts, &self.national, c, doy)
     }
 
     /// Probability that the cell burns (one detection or more) on a day of the year, before
     /// scaling: the share of reference days in the window on which it did, shrunk towards the
     /// national share by `prior_days` pseudo-days.
     pub fn p_fire(&self, c: Cell, doy: usize) -> f64 {
+        self.shrunk(&self.fire_days, &self.national_fire, c, doy)
+    }
+
+    /// The cell's mean per day in the window, shrunk towards the national mean per cell-day by
+    /// `prior_days` pseudo-days.
+    fn shrunk(
+        &self,
+        per_cell: &BTreeMap<Cell, Vec<u32>>,
+        national: &[f64],
+        c: Cell,
+        doy: usize,
+    ) -> f64 {
         let w = self.config.window_days;
         let span = self.years * (2 * w + 1) as f64;
-        let own: f64 = self.fire_days.get(&c).map_or(0.0, |v| {
+        let own: f64 = per_cell.get(&c).map_or(0.0, |v| {
             (-w..=w)
                 .map(|k| v[(doy as i64 + k).rem_euclid(366) as usize] as f64)
                 .sum()
         });
-        let cells = self.fire_days.len().max(1) as f64;
-        let national = Self::window_sum(&self.national_fire, doy, w) / (span * cells);
-        (own + self.config.prior_days * national) / (span + self.config.prior_days)
+        let cells = per_cell.len().max(1) as f64;
+        let national_rate = Self::window_sum(national, doy, w) / (span * cells);
+        (own + self.config.prior_days * national_rate) / (span + self.config.prior_days)
     }
 
     /// The cells with any reference detection.

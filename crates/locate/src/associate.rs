@@ -430,6 +430,23 @@ impl Stream<'_> {
             Medium::Air { .. } => setting.config.wind_sigma_mps / speed(Phase::Acoustic),
             Medium::Solid { .. } => 0.0,
         };
+        // For a hypothesis x (source src), the pending pick of every phase at every station
+        // nearest to its predicted arrival, within k model sigmas plus `slack_s`; p itself is not
+        // among them.
+        let arrivals = arrival_fn(|x, src, slack_s, f| {
+            for (s, sta) in lookups.iter().copied() {
+                for &ph in phases {
+                    if s == p.station && ph == p.phase {
+                        continue;
+                    }
+                    let (tt, _) = travel_time_with(&a.medium, &air, ph, src, sta);
+                    let m = crate::locator::model_sigma(&cfg.locator, tt) + slack_s;
+                    if let Some((key, q)) = self.nearest(s, ph, x[3] + tt, k * m) {
+                        f(key, q, sta);
+                    }
+                }
+            }
+        });
         // Score a hypothesis: (stations fitting, soft score).
         let score = |x: [f64; 4]| -> (usize, f64) {
             let src = frame.source(x[0], x[1], x[2]);
@@ -447,18 +464,7 @@ impl Stream<'_> {
                 }
             };
             add(p, sta_p);
-            for (s, sta) in lookups.iter().copied() {
-                for &ph in phases {
-                    if s == p.station && ph == p.phase {
-                        continue;
-                    }
-                    let (tt, _) = travel_time_with(&a.medium, &air, ph, src, sta);
-                    let m = crate::locator::model_sigma(&cfg.locator, tt) + 0.5;
-                    if let Some((_, q)) = self.nearest(s, ph, x[3] + tt, k * m) {
-                        add(q, sta);
-                    }
-                }
-            }
+            arrivals(x, src, 0.5, &mut |_, q, sta| add(q, sta));
             (count, total)
         };
         let seeds: Vec<(&Pick, [f64; 3])> = std::iter::once((p, sta_p))
@@ -562,19 +568,10 @@ impl Stream<'_> {
                 let src = frame.source(x[0], x[1], x[2]);
                 let mut keys: Vec<Option<(i64, u64)>> = vec![None];
                 let mut group: Vec<&Pick> = vec![p];
-                for (s, sta) in lookups.iter().copied() {
-                    for &ph in phases {
-                        if s == p.station && ph == p.phase {
-                            continue;
-                        }
-                        let (tt, _) = travel_time_with(&a.medium, &air, ph, src, sta);
-                        let m = crate::locator::model_sigma(&cfg.locator, tt) + 1.0;
-                        if let Some((key, q)) = self.nearest(s, ph, x[3] + tt, k * m) {
-                            keys.push(Some(key));
-                            group.push(q);
-                        }
-                    }
-                }
+                arrivals(x, src, 1.0, &mut |key, q, _| {
+                    keys.push(Some(key));
+                    group.push(q);
+                });
                 let sol = locate(&setting, &frame, &group, x, true, cfg.min_stations)?;
                 // The source must be within hearing range of the stations that heard it: a far
                 // "ghost" along the same bearing fits a distant array almost as well.
@@ -623,6 +620,15 @@ impl Stream<'_> {
         }
         best.map(|(_, sol, keys)| (sol, frame, weather, keys))
     }
+}
+
+/// Ties the picks that an arrivals closure hands out to the pending list they come from (a
+/// closure cannot name that lifetime itself).
+fn arrival_fn<'s, F>(f: F) -> F
+where
+    F: Fn([f64; 4], [f64; 3], f64, &mut dyn FnMut((i64, u64), &'s Pick, [f64; 3])),
+{
+    f
 }
 
 /// Closed-form 2-D TDOA for three picks at speed `c`: up to two solutions (east, north, origin

@@ -112,13 +112,8 @@ impl<'a> Setting<'a> {
         weather: Weather,
         config: LocatorConfig,
     ) -> Self {
-        let (we, wn) = weather.wind_en();
-        let c0 = match medium {
-            Medium::Air {
-                celerity_mps: Some(c),
-            } => *c,
-            _ => weather.sound_speed_mps(),
-        };
+        let air = crate::medium::AirSpeed::new(medium, &weather);
+        let (c0, we, wn) = (air.c0, air.we, air.wn);
         Setting {
             stations,
             medium,

@@ -81,6 +81,18 @@ fn without_slits(p: Polygon<f64>) -> Polygon<f64> {
     Polygon::new(outer, holes)
 }
 
+/// The terms every built agreement shares: in effect from 2026-01-10 with no end, a 2 km
+/// buffer, and withdrawal distances of half Minsk II's security zones (50/70/140 km) and its
+/// 2015 addendum (15 km), as FORMATS section 3 gives them.
+fn standard_terms(doc: &mut Value) {
+    let meta = &mut doc["agreement"];
+    meta["effective_from"] = json!("2026-01-10T00:00:00Z");
+    meta["effective_until"] = Value::Null;
+    meta["buffer_km"] = json!(2.0);
+    meta["withdrawal_km"] = json!({"artillery_ge100": 25, "mlrs": 35, "heavy_mlrs": 70,
+        "tactical_missile": 70, "tank": 15, "mortar": 15, "artillery_lt100": 15});
+}
+
 fn round7(x: f64) -> f64 {
     (x * 1e7).round() / 1e7
 }
@@ -158,11 +170,6 @@ pub fn minsk(contact_line_geojson: &[u8], admin_geojson: &[u8]) -> Result<String
                 "A": "government-controlled areas of Donetsk and Luhansk oblasts before 24 February 2022",
                 "B": "areas held by the other side before 24 February 2022 (ORDLO, as drawn by DeepStateMap)"
             },
-            "effective_from": "2026-01-10T00:00:00Z",
-            "effective_until": null,
-            "buffer_km": 2.0,
-            "withdrawal_km": {"artillery_ge100": 25, "mlrs": 35, "heavy_mlrs": 70,
-                "tactical_missile": 70, "tank": 15, "mortar": 15, "artillery_lt100": 15},
             "attribution": attribution,
             "made_by": "truce agreement minsk"
         },
@@ -176,6 +183,8 @@ pub fn minsk(contact_line_geojson: &[u8], admin_geojson: &[u8]) -> Result<String
              "geometry": polygon_json(&b)}
         ]
     });
+    let mut doc = doc;
+    standard_terms(&mut doc);
     serde_json::to_string_pretty(&doc)
         .map(|s| s + "\n")
         .map_err(|e| err(CL, e))
@@ -407,11 +416,6 @@ pub fn occupation(
             "name": name,
             "parties": ["A", "B"],
             "party_names": {"A": "Ukrainian-controlled territory", "B": "Russian-held territory"},
-            "effective_from": "2026-01-10T00:00:00Z",
-            "effective_until": null,
-            "buffer_km": 2.0,
-            "withdrawal_km": {"artillery_ge100": 25, "mlrs": 35, "heavy_mlrs": 70,
-                "tactical_missile": 70, "tank": 15, "mortar": 15, "artillery_lt100": 15},
             "attribution": attribution,
             "made_by": "truce agreement occupation"
         },
@@ -424,6 +428,8 @@ pub fn occupation(
              "geometry": multi(&b)}
         ]
     });
+    let mut doc = doc;
+    standard_terms(&mut doc);
     serde_json::to_string(&doc)
         .map(|s| s + "\n")
         .map_err(|e| err(ADM, e))
