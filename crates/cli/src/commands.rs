@@ -100,6 +100,12 @@ enum Command {
         /// Where to write the report (default DIR/report).
         #[arg(long)]
         out: Option<PathBuf>,
+        /// Report only findings and events from this time on (RFC 3339), e.g. the day's start.
+        #[arg(long)]
+        from: Option<String>,
+        /// Report only findings and events before this time (RFC 3339).
+        #[arg(long)]
+        until: Option<String>,
     },
     /// Re-check a report bundle offline: signatures, proofs, and a re-run of the analysis that
     /// must give the published findings byte for byte. Exit 0 verified, 1 a check failed,
@@ -366,14 +372,30 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             key,
             previous,
             out,
-        } => report(
-            &dir,
-            &agreement,
-            &sensors,
-            &key,
-            previous.as_deref(),
-            out.as_deref(),
-        ),
+            from,
+            until,
+        } => {
+            let time = |s: Option<String>| -> Result<Option<truce_model::UtcNanos>> {
+                s.map(|s| {
+                    truce_model::UtcNanos::parse(&s)
+                        .with_context(|| format!("{s:?} is not an RFC 3339 time"))
+                })
+                .transpose()
+            };
+            let window = truce_report::bundle::Window {
+                from: time(from)?,
+                until: time(until)?,
+            };
+            report(
+                &dir,
+                &agreement,
+                &sensors,
+                &key,
+                previous.as_deref(),
+                out.as_deref(),
+                &window,
+            )
+        }
         Command::Verify {
             bundle,
             mission_key,
@@ -777,6 +799,7 @@ fn demo(out: Option<PathBuf>, which: &str) -> Result<ExitCode> {
         &key_path,
         None,
         Some(&report_dir),
+        &truce_report::bundle::Window::default(),
     )?;
     say!();
     say!("6. what a party does with it: re-check the bundle offline (signatures, proofs, re-run)");
@@ -1181,13 +1204,15 @@ pub(crate) fn report(
     key: &Path,
     previous: Option<&Path>,
     out: Option<&Path>,
+    window: &truce_report::bundle::Window,
 ) -> Result<ExitCode> {
     let t = std::time::Instant::now();
     let read = |p: &Path| fs::read(p).with_context(|| format!("cannot read {}", p.display()));
     let out = out.map_or_else(|| dir.join("report"), Path::to_path_buf);
     let store = open_store(&dir.join("store"))?;
-    let findings_text = String::from_utf8(read(&dir.join("violations.geojson"))?)?;
-    let events_text = String::from_utf8(read(&dir.join("events.geojson"))?)?;
+    let findings_text =
+        window.apply(&String::from_utf8(read(&dir.join("violations.geojson"))?)?)?;
+    let events_text = window.apply(&String::from_utf8(read(&dir.join("events.geojson"))?)?)?;
     let summary: serde_json::Value = serde_json::from_slice(&read(&dir.join("summary.json"))?)?;
     let agreement_bytes = read(agreement)?;
     let registry_bytes = read(sensors)?;
@@ -1205,6 +1230,7 @@ pub(crate) fn report(
         mission: &mission,
         mission_vkey: &vkey,
         previous: previous_bytes.as_deref(),
+        window: window.clone(),
     })?;
     let previous_findings = match &previous_bytes {
         Some(b) => truce_report::bundle::open(b)?

@@ -44,6 +44,60 @@ pub struct Parts<'a> {
     pub mission_vkey: &'a str,
     /// The previous bundle's bytes, for the consistency proof.
     pub previous: Option<&'a [u8]>,
+    /// The report's time window, `[from, until)`, RFC 3339; findings and events outside it are
+    /// left out of the report (the analysis still runs on the whole log).
+    pub window: Window,
+}
+
+/// A report's time window, `[from, until)`; `None` is open.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Window {
+    /// First instant included.
+    pub from: Option<truce_model::UtcNanos>,
+    /// First instant excluded.
+    pub until: Option<truce_model::UtcNanos>,
+}
+
+impl Window {
+    fn to_json(&self) -> Value {
+        json!({"from": self.from.map(|t| t.to_string()), "until": self.until.map(|t| t.to_string())})
+    }
+
+    fn from_json(v: &Value) -> Result<Window> {
+        let t = |k: &str| -> Result<Option<truce_model::UtcNanos>> {
+            match v[k].as_str() {
+                None => Ok(None),
+                Some(s) => truce_model::UtcNanos::parse(s)
+                    .map(Some)
+                    .ctx(format!("window {k}")),
+            }
+        };
+        Ok(Window {
+            from: t("from")?,
+            until: t("until")?,
+        })
+    }
+
+    /// The features of a FeatureCollection text whose `time` is in the window, as the same
+    /// pretty text `truce process` writes (the text itself when the window is open).
+    pub fn apply(&self, text: &str) -> Result<String> {
+        if self.from.is_none() && self.until.is_none() {
+            return Ok(text.to_string());
+        }
+        let mut v: Value = serde_json::from_str(text)?;
+        if let Some(fs) = v["features"].as_array_mut() {
+            fs.retain(|f| {
+                let Some(t) = f["properties"]["time"]
+                    .as_str()
+                    .and_then(|s| truce_model::UtcNanos::parse(s).ok())
+                else {
+                    return false;
+                };
+                self.from.is_none_or(|a| t >= a) && self.until.is_none_or(|b| t < b)
+            });
+        }
+        Ok(serde_json::to_string_pretty(&v)? + "\n")
+    }
 }
 
 /// Leaf indexes cited by findings (their `evidence` arrays).
@@ -119,6 +173,7 @@ pub fn make(parts: &Parts<'_>) -> Result<Vec<u8>> {
         "consistency": consistency,
         "findings": parts.findings_text,
         "events": parts.events_text,
+        "window": parts.window.to_json(),
     });
     seal(&serde_json::to_vec_pretty(&body)?, parts.mission)
 }
@@ -370,20 +425,25 @@ pub fn verify(bytes: &[u8], opts: &VerifyOptions<'_>) -> Result<Vec<String>> {
     let agreement =
         truce_model::Agreement::from_json(&agreement_bytes).ctx("the bundled agreement")?;
     let again = analyse(agreement, &registry, &entries)?;
+    let window = Window::from_json(&body["window"])?;
+    let (findings_text, events_text) = (
+        window.apply(&again.findings_text)?,
+        window.apply(&again.events_text)?,
+    );
     let published_findings = body["findings"].as_str().unwrap_or_default();
     let published_events = body["events"].as_str().unwrap_or_default();
-    if again.findings_text != published_findings {
+    if findings_text != published_findings {
         problems.push(describe_difference(
             "findings",
             published_findings,
-            &again.findings_text,
+            &findings_text,
         ));
     }
-    if again.events_text != published_events {
+    if events_text != published_events {
         problems.push(describe_difference(
             "events",
             published_events,
-            &again.events_text,
+            &events_text,
         ));
     }
     Ok(problems)

@@ -76,6 +76,7 @@ fn bundle_of(
         mission: &m.signer,
         mission_vkey: &m.vkey,
         previous,
+        window: Default::default(),
     })
     .unwrap()
 }
@@ -279,4 +280,69 @@ fn the_rerun_is_the_same_after_a_json_round_trip() {
         truce_model::SensorRegistry::from_json(&serde_json::to_vec(&body["registry"]).unwrap())
             .unwrap();
     assert_eq!(format!("{:?}", sim.registry), format!("{reg:?}"));
+}
+
+/// A report for a time window carries only that window's findings and still verifies (the
+/// re-run covers the whole log, then takes the same window); changing the window after signing
+/// is caught.
+#[test]
+fn a_windowed_report_verifies_and_its_window_binds() {
+    use truce_report::bundle::Window;
+    let sim = world();
+    let m = mission();
+    let dir = tempfile::tempdir().unwrap();
+    let all = lines(&sim);
+    let keyring = Keyring::new(&sim.registry).unwrap();
+    let mut store = Store::open_or_create(dir.path(), None).unwrap();
+    let mut jwsl = Vec::new();
+    for l in &all {
+        jwsl.extend_from_slice(l);
+        jwsl.push(b'\n');
+    }
+    store
+        .ingest(&keyring, "t", &jwsl, &IngestOptions::default(), &mut |_| {})
+        .unwrap();
+    store.checkpoint().unwrap();
+    let log = store.evidence();
+    let entries: Vec<Vec<u8>> = (0..log.size()).map(|i| log.entry(i).unwrap()).collect();
+    let agreement = Agreement::from_json(sim.agreement_json.as_bytes()).unwrap();
+    let a = truce_report::analyse(agreement, &sim.registry, &entries).unwrap();
+    let all_findings: serde_json::Value = serde_json::from_str(&a.findings_text).unwrap();
+    let times: Vec<&str> = all_findings["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["properties"]["time"].as_str().unwrap())
+        .collect();
+    assert!(times.len() >= 4);
+    let from = truce_model::UtcNanos::parse(times[times.len() / 2]).unwrap();
+    let window = Window {
+        from: Some(from),
+        until: None,
+    };
+    let registry = serde_json::to_vec(&sim.registry).unwrap();
+    let findings_text = window.apply(&a.findings_text).unwrap();
+    let bundle = make(&Parts {
+        store: &store,
+        agreement: sim.agreement_json.as_bytes(),
+        registry: &registry,
+        findings_text: &findings_text,
+        events_text: &window.apply(&a.events_text).unwrap(),
+        mission: &m.signer,
+        mission_vkey: &m.vkey,
+        previous: None,
+        window: window.clone(),
+    })
+    .unwrap();
+    let p = check(&bundle, &m).unwrap();
+    assert!(p.is_empty(), "{p:?}");
+    let kept: serde_json::Value = serde_json::from_str(&findings_text).unwrap();
+    let n = kept["features"].as_array().unwrap().len();
+    assert!(n > 0 && n < times.len(), "{n} of {}", times.len());
+    // Widen the window after signing (and re-sign): the published findings no longer match.
+    let t = edited(&bundle, &m, |b| {
+        b["window"]["from"] = serde_json::Value::Null;
+    });
+    let p = check(&t, &m).unwrap();
+    assert!(p.iter().any(|x| x.contains("findings")), "{p:?}");
 }
