@@ -1243,12 +1243,25 @@ pub(crate) fn report(
     let findings: serde_json::Value = serde_json::from_str(&findings_text)?;
     let agreement_json: serde_json::Value = serde_json::from_slice(&agreement_bytes)?;
     let checkpoint = String::from_utf8(store.evidence().latest_checkpoint().unwrap_or_default())?;
+    let mut statuses = Vec::new();
+    let log = store.evidence();
+    for i in 0..log.size() {
+        let entry = log.entry(i)?;
+        if let Ok(jws) = truce_ingest::jws::parse(&entry)
+            && let Ok(v) = serde_json::from_slice::<serde_json::Value>(&jws.payload)
+            && v["kind"] == "sensor_status"
+        {
+            statuses.push(v);
+        }
+    }
+    let sensors_down = truce_report::html::down_periods(&statuses);
     let html = truce_report::html::html(&truce_report::html::Inputs {
         agreement: &agreement_json,
         findings: &findings,
         summary: &summary,
         previous_findings,
         checkpoint: &checkpoint,
+        sensors_down: &sensors_down,
     });
     fs::create_dir_all(&out).with_context(|| format!("cannot create {}", out.display()))?;
     fs::write(out.join("report.html"), html)?;
@@ -1515,6 +1528,7 @@ fn fires(
         summary: &summary,
         previous_findings: None,
         checkpoint: &checkpoint,
+        sensors_down: &[],
     });
     fs::write(out.join("report.html"), html)?;
     say!(

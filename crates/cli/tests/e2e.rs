@@ -332,6 +332,11 @@ fn demo_runs_and_verifies() {
     }
     let html = std::fs::read_to_string(report.join("report.html")).unwrap();
     assert!(html.contains("<svg") && html.contains("<table>"));
+    // The small scenario has two sensor outages; the report lists them.
+    assert!(
+        html.contains("<h2>Sensors down: 2</h2>"),
+        "sensors down missing"
+    );
     assert!(
         !html.contains("src=\"http") && !html.contains("href=\"http") && !html.contains("<link"),
         "the report must need no network"

@@ -16,6 +16,34 @@ pub struct Inputs<'a> {
     /// Findings count of the previous report, for the change column.
     pub previous_findings: Option<usize>,
     pub checkpoint: &'a str,
+    /// Sensors that reported themselves down: (sensor, down from, back at).
+    pub sensors_down: &'a [(String, String, Option<String>)],
+}
+
+/// From `sensor_status` observations (payload JSON values, in log order): the periods each
+/// sensor said it was down, as (sensor, from, back-at), in the order they began.
+pub fn down_periods(statuses: &[Value]) -> Vec<(String, String, Option<String>)> {
+    let mut open: BTreeMap<String, usize> = BTreeMap::new();
+    let mut out: Vec<(String, String, Option<String>)> = Vec::new();
+    for v in statuses {
+        let (Some(sensor), Some(time), Some(ok)) =
+            (v["sensor"].as_str(), v["time"].as_str(), v["ok"].as_bool())
+        else {
+            continue;
+        };
+        match (ok, open.get(sensor)) {
+            (false, None) => {
+                open.insert(sensor.to_string(), out.len());
+                out.push((sensor.to_string(), time.to_string(), None));
+            }
+            (true, Some(&k)) => {
+                out[k].2 = Some(time.to_string());
+                open.remove(sensor);
+            }
+            _ => {}
+        }
+    }
+    out
 }
 
 fn esc(s: &str) -> String {
@@ -310,6 +338,20 @@ pub fn html(inp: &Inputs<'_>) -> String {
         }
         h.push_str("</table>");
     }
+    let _ = write!(h, "<h2>Sensors down: {}</h2>", inp.sensors_down.len());
+    if !inp.sensors_down.is_empty() {
+        h.push_str("<p>Periods a sensor reported itself not working (what it could not have seen).</p><table><tr><th>sensor</th><th>down from</th><th>back at</th></tr>");
+        for (sensor, from, until) in inp.sensors_down {
+            let _ = write!(
+                h,
+                "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
+                esc(sensor),
+                esc(from),
+                esc(until.as_deref().unwrap_or("not yet"))
+            );
+        }
+        h.push_str("</table>");
+    }
     let obs = &inp.summary["observations"];
     let _ = write!(
         h,
@@ -381,4 +423,29 @@ pub fn cot(findings: &Value) -> String {
         );
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn down_periods_open_and_close() {
+        let s = |sensor: &str, t: &str, ok: bool| json!({"sensor": sensor, "time": t, "ok": ok});
+        let p = down_periods(&[
+            s("A", "t1", true),
+            s("A", "t2", false),
+            s("B", "t3", false),
+            s("A", "t4", false),
+            s("A", "t5", true),
+        ]);
+        assert_eq!(
+            p,
+            vec![
+                ("A".into(), "t2".into(), Some("t5".into())),
+                ("B".into(), "t3".into(), None)
+            ]
+        );
+    }
 }
