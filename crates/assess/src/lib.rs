@@ -154,17 +154,14 @@ impl Zones {
             Some(a) => a.contains(p),
             None => distance_m <= self.agreement.meta.buffer_km * 1000.0,
         };
-        let withdrawn = match party {
-            Some(_) => self
-                .agreement
-                .meta
-                .withdrawal_km
-                .iter()
-                .filter(|(_, km)| distance_m <= **km * 1000.0)
-                .map(|(c, _)| *c)
-                .collect(),
-            None => Vec::new(),
-        };
+        let mut withdrawn = ClassSet::default();
+        if party.is_some() {
+            for (c, km) in &self.agreement.meta.withdrawal_km {
+                if distance_m <= km * 1000.0 {
+                    withdrawn.insert(*c);
+                }
+            }
+        }
         Place {
             party,
             distance_m,
@@ -172,6 +169,32 @@ impl Zones {
             withdrawn,
             exclusion: self.exclusion_at(p),
         }
+    }
+}
+
+/// A set of weapon classes (a bit per class: classifying a point allocates nothing).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ClassSet(u32);
+
+impl ClassSet {
+    /// Add a class.
+    pub fn insert(&mut self, c: WeaponClass) {
+        self.0 |= 1 << (c as u32);
+    }
+
+    /// Whether the set holds `c`.
+    pub fn contains(&self, c: WeaponClass) -> bool {
+        self.0 & (1 << (c as u32)) != 0
+    }
+
+    /// How many classes.
+    pub fn len(&self) -> usize {
+        self.0.count_ones() as usize
+    }
+
+    /// Whether empty.
+    pub fn is_empty(&self) -> bool {
+        self.0 == 0
     }
 }
 
@@ -185,7 +208,7 @@ pub struct Place<'a> {
     /// In the buffer zone.
     pub in_buffer: bool,
     /// Weapon classes whose withdrawal zone holds it (on a party's side).
-    pub withdrawn: Vec<WeaponClass>,
+    pub withdrawn: ClassSet,
     /// The exclusion zone holding it.
     pub exclusion: Option<&'a str>,
 }
@@ -534,6 +557,14 @@ mod tests {
         assert!(!z.in_buffer(truce_geo::direct(p, 0.0, 1000.0)));
         assert_eq!(z.exclusion_at(LatLon::new(48.25, 37.45)), Some("plant"));
         assert_eq!(z.withdrawal_m(WeaponClass::ArtilleryGe100), Some(25_000.0));
+        // classify says the same in one call.
+        let c = z.classify(p);
+        assert_eq!(c.party, Some("A"));
+        assert!(c.in_buffer && (c.distance_m - z.distance_to_line_m(p)).abs() < 1e-9);
+        assert!(c.withdrawn.contains(WeaponClass::ArtilleryGe100) && c.withdrawn.len() == 1);
+        assert!(!c.withdrawn.contains(WeaponClass::Mortar));
+        let far = z.classify(truce_geo::direct(p, 0.0, 30_000.0));
+        assert!(far.withdrawn.is_empty() && !far.in_buffer);
     }
 
     #[test]
