@@ -514,15 +514,33 @@ fn process_locates_events_deterministically_and_keeps_the_quarantine() {
     assert_eq!(q.lines().count(), 21);
 }
 
-#[test]
-fn firms_csv_becomes_signed_anomalies_and_bad_rows_are_quarantined() {
-    let dir = tempfile::tempdir().unwrap();
-    let key = dir.path().join("gw.key");
+/// A fresh gateway key (`truce keygen sensor`) in `dir`.
+fn gateway_key(dir: &Path) -> PathBuf {
+    let key = dir.join("gw.key");
     assert!(
         run(&["keygen", "sensor", "--out", key.to_str().unwrap()])
             .status
             .success()
     );
+    key
+}
+
+/// `truce ingest firms --store STORE --gateway KEY FILE`.
+fn ingest_firms(store: &Path, key: &Path, file: &Path) -> Output {
+    truce()
+        .args(["ingest", "firms", "--store"])
+        .arg(store)
+        .arg("--gateway")
+        .arg(key)
+        .arg(file)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn firms_csv_becomes_signed_anomalies_and_bad_rows_are_quarantined() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = gateway_key(dir.path());
     let csv = dir.path().join("firms.csv");
     std::fs::write(
         &csv,
@@ -534,16 +552,7 @@ fn firms_csv_becomes_signed_anomalies_and_bad_rows_are_quarantined() {
     )
     .unwrap();
     let store = dir.path().join("store");
-    let ingest = |file: &Path| {
-        truce()
-            .args(["ingest", "firms", "--store"])
-            .arg(&store)
-            .arg("--gateway")
-            .arg(&key)
-            .arg(file)
-            .output()
-            .unwrap()
-    };
+    let ingest = |file: &Path| ingest_firms(&store, &key, file);
     let o = ingest(&csv);
     assert!(o.status.success(), "{}", text(&o));
     assert!(
@@ -600,21 +609,9 @@ fn the_real_2023_viirs_file_is_taken_whole() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let key = dir.path().join("gw.key");
-    assert!(
-        run(&["keygen", "sensor", "--out", key.to_str().unwrap()])
-            .status
-            .success()
-    );
+    let key = gateway_key(dir.path());
     let store = dir.path().join("store");
-    let o = truce()
-        .args(["ingest", "firms", "--store"])
-        .arg(&store)
-        .arg("--gateway")
-        .arg(&key)
-        .arg(&file)
-        .output()
-        .unwrap();
+    let o = ingest_firms(&store, &key, &file);
     assert!(o.status.success(), "{}", text(&o));
     let st = truce_ingest::Store::open(&store).unwrap();
     assert_eq!(st.evidence().size(), 42_415);
@@ -662,12 +659,7 @@ fn process_refuses_an_agreement_with_overlapping_control_areas() {
 #[test]
 fn fires_flags_recurring_fire_where_there_was_none() {
     let dir = tempfile::tempdir().unwrap();
-    let key = dir.path().join("gw.key");
-    assert!(
-        run(&["keygen", "sensor", "--out", key.to_str().unwrap()])
-            .status
-            .success()
-    );
+    let key = gateway_key(dir.path());
     // Reference: 3 years, a 5 x 5 block of cells around Donetsk burning on the 1st of each month.
     let mut reference = String::from("LATITUDE,LONGITUDE,ACQ_DATE\n");
     for year in 2019..2022 {
@@ -698,14 +690,7 @@ fn fires_flags_recurring_fire_where_there_was_none() {
     let an_path = dir.path().join("analysis.csv");
     std::fs::write(&an_path, analysis).unwrap();
     let store = dir.path().join("store");
-    let o = truce()
-        .args(["ingest", "firms", "--store"])
-        .arg(&store)
-        .arg("--gateway")
-        .arg(&key)
-        .arg(&an_path)
-        .output()
-        .unwrap();
+    let o = ingest_firms(&store, &key, &an_path);
     assert!(o.status.success(), "{}", text(&o));
     let agreement =
         Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scenarios/agreements/minsk-2022.geojson");

@@ -111,6 +111,11 @@ impl Grid {
         let lon0 = lo[1] - Self::MARGIN;
         let nlat = ((lat1 - lat0) / Self::STEP).ceil() as usize;
         let nlon = ((hi[1] + Self::MARGIN - lon0) / Self::STEP).ceil() as usize;
+        // Building costs cells x segments chord distances: past this budget (a line of tens of
+        // thousands of vertices over a whole country) the tree alone answers.
+        if (nlat * nlon).saturating_mul(segs.len()) > 200_000_000 {
+            return None;
+        }
         let mut cells = Vec::with_capacity(nlat * nlon);
         for i in 0..nlat {
             for j in 0..nlon {

@@ -54,19 +54,13 @@ impl AssocConfig {
     pub fn seismic() -> Self {
         AssocConfig {
             max_station_distance_m: 120_000.0,
-            min_stations: 4,
-            slack_s: 1.0,
             seed_radius_m: 60_000.0,
-            seed_picks: 7,
-            max_chi2_per_dof: 3.0,
-            dense_stations: 4,
-            dense_picks: 4,
-            full_fits: 8,
             locator: LocatorConfig {
                 model_share: 0.02,
                 model_sigma_s: 0.1,
                 ..LocatorConfig::default()
             },
+            ..AssocConfig::acoustic()
         }
     }
 
@@ -80,17 +74,13 @@ impl AssocConfig {
             min_stations: 3,
             slack_s: 60.0,
             seed_radius_m: 1_500_000.0,
-            seed_picks: 7,
-            max_chi2_per_dof: 3.0,
-            dense_stations: 4,
-            dense_picks: 4,
-            full_fits: 8,
             locator: LocatorConfig {
                 model_share: 0.06,
                 model_sigma_s: 10.0,
                 model_cap_s: 20_000.0,
                 ..LocatorConfig::default()
             },
+            ..AssocConfig::acoustic()
         }
     }
 

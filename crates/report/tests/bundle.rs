@@ -7,7 +7,7 @@ use truce_ingest::{IngestOptions, Keyring, Store};
 use truce_log::LogSigner;
 use truce_model::Agreement;
 use truce_report::ReportError;
-use truce_report::bundle::{Parts, VerifyOptions, make, open, seal, verify};
+use truce_report::bundle::{Parts, VerifyOptions, Window, make, open, seal, verify};
 use truce_sim::scenario::Scenario;
 
 const SMALL: &str = include_str!("../../../scenarios/small.toml");
@@ -42,6 +42,16 @@ fn publish(
     m: &Mission,
     previous: Option<&[u8]>,
 ) -> Vec<u8> {
+    let store = ingested(dir, sim, lines);
+    bundle_of(&store, sim, m, previous, &Window::default())
+}
+
+/// `lines` ingested into the store in `dir` (created if absent), checkpointed.
+fn ingested(
+    dir: &std::path::Path,
+    sim: &truce_sim::generate::Simulation,
+    lines: &[&[u8]],
+) -> Store {
     let keyring = Keyring::new(&sim.registry).unwrap();
     let mut store = Store::open_or_create(dir, None).unwrap();
     let mut jwsl = Vec::new();
@@ -53,7 +63,15 @@ fn publish(
         .ingest(&keyring, "t", &jwsl, &IngestOptions::default(), &mut |_| {})
         .unwrap();
     store.checkpoint().unwrap();
-    bundle_of(&store, sim, m, previous)
+    store
+}
+
+/// The analysis of the whole store (before any window).
+fn analysis(store: &Store, sim: &truce_sim::generate::Simulation) -> truce_report::Analysis {
+    let log = store.evidence();
+    let entries: Vec<Vec<u8>> = (0..log.size()).map(|i| log.entry(i).unwrap()).collect();
+    let agreement = Agreement::from_json(sim.agreement_json.as_bytes()).unwrap();
+    truce_report::analyse(agreement, &sim.registry, &entries).unwrap()
 }
 
 fn bundle_of(
@@ -61,22 +79,20 @@ fn bundle_of(
     sim: &truce_sim::generate::Simulation,
     m: &Mission,
     previous: Option<&[u8]>,
+    window: &Window,
 ) -> Vec<u8> {
-    let log = store.evidence();
-    let entries: Vec<Vec<u8>> = (0..log.size()).map(|i| log.entry(i).unwrap()).collect();
-    let agreement = Agreement::from_json(sim.agreement_json.as_bytes()).unwrap();
-    let a = truce_report::analyse(agreement, &sim.registry, &entries).unwrap();
+    let a = analysis(store, sim);
     let registry = serde_json::to_vec(&sim.registry).unwrap();
     make(&Parts {
         store,
         agreement: sim.agreement_json.as_bytes(),
         registry: &registry,
-        findings_text: &a.findings_text,
-        events_text: &a.events_text,
+        findings_text: &window.apply(&a.findings_text).unwrap(),
+        events_text: &window.apply(&a.events_text).unwrap(),
         mission: &m.signer,
         mission_vkey: &m.vkey,
         previous,
-        window: Default::default(),
+        window: window.clone(),
     })
     .unwrap()
 }
@@ -287,26 +303,11 @@ fn the_rerun_is_the_same_after_a_json_round_trip() {
 /// is caught.
 #[test]
 fn a_windowed_report_verifies_and_its_window_binds() {
-    use truce_report::bundle::Window;
     let sim = world();
     let m = mission();
     let dir = tempfile::tempdir().unwrap();
-    let all = lines(&sim);
-    let keyring = Keyring::new(&sim.registry).unwrap();
-    let mut store = Store::open_or_create(dir.path(), None).unwrap();
-    let mut jwsl = Vec::new();
-    for l in &all {
-        jwsl.extend_from_slice(l);
-        jwsl.push(b'\n');
-    }
-    store
-        .ingest(&keyring, "t", &jwsl, &IngestOptions::default(), &mut |_| {})
-        .unwrap();
-    store.checkpoint().unwrap();
-    let log = store.evidence();
-    let entries: Vec<Vec<u8>> = (0..log.size()).map(|i| log.entry(i).unwrap()).collect();
-    let agreement = Agreement::from_json(sim.agreement_json.as_bytes()).unwrap();
-    let a = truce_report::analyse(agreement, &sim.registry, &entries).unwrap();
+    let store = ingested(dir.path(), &sim, &lines(&sim));
+    let a = analysis(&store, &sim);
     let all_findings: serde_json::Value = serde_json::from_str(&a.findings_text).unwrap();
     let times: Vec<&str> = all_findings["features"]
         .as_array()
@@ -320,20 +321,8 @@ fn a_windowed_report_verifies_and_its_window_binds() {
         from: Some(from),
         until: None,
     };
-    let registry = serde_json::to_vec(&sim.registry).unwrap();
+    let bundle = bundle_of(&store, &sim, &m, None, &window);
     let findings_text = window.apply(&a.findings_text).unwrap();
-    let bundle = make(&Parts {
-        store: &store,
-        agreement: sim.agreement_json.as_bytes(),
-        registry: &registry,
-        findings_text: &findings_text,
-        events_text: &window.apply(&a.events_text).unwrap(),
-        mission: &m.signer,
-        mission_vkey: &m.vkey,
-        previous: None,
-        window: window.clone(),
-    })
-    .unwrap();
     let p = check(&bundle, &m).unwrap();
     assert!(p.is_empty(), "{p:?}");
     let kept: serde_json::Value = serde_json::from_str(&findings_text).unwrap();
