@@ -10,7 +10,7 @@
 //! pending list; a pick that fits no event is counted as unassociated. Overlapping events (a
 //! volley) separate because each event takes only the picks that fit it.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use rayon::prelude::*;
 
@@ -44,6 +44,19 @@ pub struct AssocConfig {
     pub dense_picks: usize,
     /// Hypotheses fitted in full per seed.
     pub full_fits: usize,
+    /// Fewest nats of evidence an event needs against chance: the log-likelihood ratio of its
+    /// picks' residuals under "one source" versus "picks arriving at random at each station's
+    /// local rate". A pick at a quiet station is strong evidence; a pick at a station hearing a
+    /// rocket every quarter second is almost none, whatever its residual.
+    pub min_evidence: f64,
+    /// Half-width of the window in which a station's local pick rate is counted, seconds.
+    pub rate_window_s: f64,
+    /// Fewest nats of evidence for a later round from the place of a recent event (a salvo's
+    /// next rocket, a repeated volley). Only the origin time is searched there, not the whole
+    /// area, so far fewer hypotheses compete by chance and less evidence proves as much.
+    pub min_repeat_evidence: f64,
+    /// How long a located source stays a place to look for repeats, seconds after its origin.
+    pub repeat_memory_s: f64,
     /// Locator settings.
     pub locator: LocatorConfig,
 }
@@ -55,6 +68,10 @@ impl AssocConfig {
         AssocConfig {
             max_station_distance_m: 120_000.0,
             seed_radius_m: 60_000.0,
+            // Not yet calibrated on seismic data: no evidence threshold.
+            min_evidence: f64::NEG_INFINITY,
+            // Earthquakes and explosions seldom repeat from one place within minutes.
+            min_repeat_evidence: f64::INFINITY,
             locator: LocatorConfig {
                 model_share: 0.02,
                 model_sigma_s: 0.1,
@@ -74,6 +91,11 @@ impl AssocConfig {
             min_stations: 3,
             slack_s: 60.0,
             seed_radius_m: 1_500_000.0,
+            // A handful of arrays with errors of tens of seconds: every event is weak evidence
+            // by this measure, and such streams are sparse; no threshold.
+            min_evidence: f64::NEG_INFINITY,
+            // Earthquakes and explosions seldom repeat from one place within minutes.
+            min_repeat_evidence: f64::INFINITY,
             locator: LocatorConfig {
                 model_share: 0.06,
                 model_sigma_s: 10.0,
@@ -95,7 +117,11 @@ impl AssocConfig {
             max_chi2_per_dof: 3.0,
             dense_stations: 4,
             dense_picks: 4,
-            full_fits: 8,
+            full_fits: 4,
+            min_evidence: 30.0,
+            rate_window_s: 60.0,
+            min_repeat_evidence: 18.0,
+            repeat_memory_s: 120.0,
             locator: LocatorConfig::default(),
         }
     }
@@ -196,6 +222,7 @@ impl Associator {
             by_station: vec![BTreeSet::new(); self.stations.len()],
             next_id: 0,
             newest: f64::NEG_INFINITY,
+            recent: Vec::new(),
             out: Association::default(),
         }
     }
@@ -216,8 +243,30 @@ pub struct Stream<'a> {
     by_station: Vec<BTreeSet<(i64, u64)>>,
     next_id: u64,
     newest: f64,
+    /// Recently located sources, oldest first: where later rounds are looked for first.
+    recent: Vec<Recent>,
     out: Association,
 }
+
+/// A recently located source.
+#[derive(Debug, Clone, Copy)]
+struct Recent {
+    pos: LatLon,
+    depth_m: f64,
+    origin_s: f64,
+    wind_offset: (f64, f64),
+}
+
+/// Most recent sources kept (a salvo adds one place, not one per rocket).
+const MAX_RECENT: usize = 64;
+/// A new source within this distance of a recent one is the same place, metres.
+const SAME_PLACE_M: f64 = 50.0;
+/// Two events this close in origin time at the same place are one source, seconds (no gun
+/// fires twice, and no launcher ripples, faster).
+const SAME_TIME_S: f64 = 0.25;
+/// A repeat's own fit may move this far from the recent place before it is another source,
+/// metres.
+const REPEAT_RADIUS_M: f64 = 300.0;
 
 fn key_time(t: f64) -> i64 {
     (t * 1e9).round() as i64
@@ -294,6 +343,57 @@ impl Stream<'_> {
             .min_by(|a, b| (a.1.time_s - t).abs().total_cmp(&(b.1.time_s - t).abs()))
     }
 
+    /// The pending pick of `phase` at `station` nearest to `t` within `k` sigmas (its own sigma
+    /// and the model sigma `m` combined), if it is clearly the nearest: `None` when there is
+    /// none, or when a second pick is within `AMBIGUOUS_SIGMAS` of it. Arrays' back azimuths
+    /// (predicted from `sta` to `src`, frame coordinates) count too.
+    #[allow(clippy::too_many_arguments)]
+    fn unique(
+        &self,
+        station: usize,
+        phase: Phase,
+        t: f64,
+        k: f64,
+        m: f64,
+        sta: [f64; 3],
+        src: [f64; 3],
+    ) -> Option<((i64, u64), &Pick)> {
+        /// Two picks whose normalised residuals differ by less than this are equally likely.
+        const AMBIGUOUS_SIGMAS: f64 = 2.0;
+        // No pick sigma in a sane stream exceeds a second; the exact test follows.
+        let reach = k * (m + 1.0);
+        let lo = (key_time(t - reach), 0);
+        let hi = (key_time(t + reach), u64::MAX);
+        let mut best: Option<(f64, (i64, u64), &Pick)> = None;
+        let mut second = f64::INFINITY;
+        for key in self.by_station[station].range(lo..=hi) {
+            let Some(q) = self.pending.get(key) else {
+                continue;
+            };
+            let mut z2 = ((q.time_s - t) / q.sigma_s.hypot(m)).powi(2);
+            if let Some((observed_deg, sigma_deg)) = q.back_azimuth {
+                let predicted = (src[0] - sta[0]).atan2(src[1] - sta[1]).to_degrees();
+                let d = (observed_deg - predicted + 540.0).rem_euclid(360.0) - 180.0;
+                z2 += (d / sigma_deg.max(1e-3)).powi(2);
+            }
+            let z = z2.sqrt();
+            if q.phase != phase || z > k {
+                continue;
+            }
+            match best {
+                Some((zb, _, _)) if zb <= z => second = second.min(z),
+                _ => {
+                    if let Some((zb, _, _)) = best {
+                        second = second.min(zb);
+                    }
+                    best = Some((z, *key, q));
+                }
+            }
+        }
+        let (z, key, q) = best?;
+        (second - z >= AMBIGUOUS_SIGMAS).then_some((key, q))
+    }
+
     fn process_oldest(&mut self) {
         let Some((&pkey, _)) = self.pending.first_key_value() else {
             return;
@@ -320,7 +420,26 @@ impl Stream<'_> {
         }
         early.sort_by(|x, y| x.0.total_cmp(&y.0));
         early.truncate(cfg.seed_picks);
-        match self.best_solution(&p, &early) {
+        self.recent
+            .retain(|r| r.origin_s >= p.time_s - cfg.repeat_memory_s - a.window_s());
+        // Most picks in a dense stream cannot make an event worth reporting whatever the
+        // hypothesis: the bound says so for the cost of counting, before any search.
+        let (bound, rates) = self.evidence_bound(&p);
+        let found = if bound < cfg.min_repeat_evidence.min(cfg.min_evidence) {
+            None
+        } else {
+            let repeat = if bound >= cfg.min_repeat_evidence {
+                self.repeat(&p)
+            } else {
+                None
+            };
+            match repeat {
+                Some(r) => Some(r),
+                None if bound >= cfg.min_evidence => self.best_solution(&p, &early, &rates),
+                None => None,
+            }
+        };
+        match found {
             Some((sol, frame, weather, keys)) => {
                 let mut picks = Vec::with_capacity(sol.inliers.len());
                 let mut took_p = false;
@@ -346,7 +465,22 @@ impl Stream<'_> {
                         .then(x.station.cmp(&y.station))
                 });
                 let pos = frame.to_latlon(sol.x[0], sol.x[1]);
+                // The rest of a source already located (picks left out of it as ambiguous,
+                // found again from one of them) is not another source.
+                if self.recent.iter().any(|r| {
+                    (r.origin_s - sol.x[3]).abs() < SAME_TIME_S
+                        && distance_m(r.pos, pos) < REPEAT_RADIUS_M
+                }) {
+                    self.out.unassociated.extend(picks);
+                    return;
+                }
                 let label = picks.iter().map(|q| q.label).sum();
+                self.remember(Recent {
+                    pos,
+                    depth_m: sol.x[2],
+                    origin_s: sol.x[3],
+                    wind_offset: sol.wind_offset,
+                });
                 self.out.events.push(Located {
                     pos,
                     depth_m: sol.x[2],
@@ -371,6 +505,7 @@ impl Stream<'_> {
         &self,
         p: &Pick,
         early: &[(f64, usize, (i64, u64))],
+        rates: &HashMap<(i64, u64), f64>,
     ) -> Option<(Solution, Frame, Weather, Vec<Option<(i64, u64)>>)> {
         let a = self.assoc;
         let cfg = &a.config;
@@ -437,12 +572,13 @@ impl Stream<'_> {
                 }
             }
         });
-        // Score a hypothesis: (stations fitting, soft score).
-        let score = |x: [f64; 4]| -> (usize, f64) {
+        // Score a hypothesis: (stations fitting, soft score, evidence it could reach).
+        let score = |x: [f64; 4]| -> (usize, f64, f64) {
             let src = frame.source(x[0], x[1], x[2]);
             let mut count = 0;
             let mut total = 0.0;
-            let mut add = |q: &Pick, sta: [f64; 3]| {
+            let mut reach = 0.0;
+            let mut add = |key: Option<(i64, u64)>, q: &Pick, sta: [f64; 3]| {
                 let (tt, _) = travel_time_with(&a.medium, &air, q.phase, src, sta);
                 // The seed ignores the wind offset that the final fit estimates: allow for it.
                 let m = crate::locator::model_sigma(&setting.config, tt) + tt * wind_share;
@@ -451,11 +587,22 @@ impl Stream<'_> {
                 if r2 <= tol2 {
                     count += 1;
                     total += 1.0 - r2 / tol2;
+                    // The evidence this pick would add at this residual (the oldest pick's
+                    // rate is not counted: the least possible).
+                    let rate = key
+                        .and_then(|key| rates.get(&key).copied())
+                        .unwrap_or(1.0 / (2.0 * cfg.rate_window_s));
+                    let sigma = q
+                        .sigma_s
+                        .hypot(crate::locator::model_sigma(&setting.config, tt));
+                    reach += -(sigma * (2.0 * std::f64::consts::PI).sqrt()).ln()
+                        - rate.ln()
+                        - 0.5 * k * k * r2 / tol2;
                 }
             };
-            add(p, sta_p);
-            arrivals(x, src, 0.5, &mut |_, q, sta| add(q, sta));
-            (count, total)
+            add(None, p, sta_p);
+            arrivals(x, src, 0.5, &mut |key, q, sta| add(Some(key), q, sta));
+            (count, total, reach)
         };
         let seeds: Vec<(&Pick, [f64; 3])> = std::iter::once((p, sta_p))
             .chain(
@@ -520,8 +667,9 @@ impl Stream<'_> {
                     if x[0].hypot(x[1]) > cfg.seed_radius_m {
                         continue;
                     }
-                    let (count, sc) = score(x);
-                    if count >= cfg.min_stations {
+                    let (count, sc, reach) = score(x);
+                    // The full fit improves on the seed's residuals, but not by this much.
+                    if count >= cfg.min_stations && reach >= cfg.min_evidence - SEED_MARGIN {
                         out.push((count, sc, x));
                     }
                 }
@@ -562,7 +710,43 @@ impl Stream<'_> {
                     keys.push(Some(key));
                     group.push(q);
                 });
-                let sol = locate(&setting, &frame, &group, x, true, cfg.min_stations)?;
+                let first = locate(&setting, &frame, &group, x, true, cfg.min_stations)?;
+                // Gathering again only ever drops or swaps picks: a first fit that leaves out
+                // the oldest pick, or is far short of the evidence, will not do better.
+                if !first.inliers.contains(&0)
+                    || self.evidence(&setting, &frame, &group, &first, p.time_s)
+                        < cfg.min_evidence - REGATHER_MARGIN
+                {
+                    return None;
+                }
+                // The seed chose each station's pick by a rough prediction, with slack: in a
+                // volley the pick of a neighbouring round can slip in and pull the fit. Gather
+                // again at the fitted source (with its wind), within the inlier tolerance, and
+                // leave out stations where two pending picks are equally compatible: which one
+                // is this source's cannot be told, and guessing mixes sources.
+                let wind = AirSpeed {
+                    we: air.we + first.wind_offset.0,
+                    wn: air.wn + first.wind_offset.1,
+                    ..air
+                };
+                let src = frame.source(first.x[0], first.x[1], first.x[2]);
+                keys.truncate(1);
+                group.truncate(1);
+                for (s, sta) in lookups.iter().copied() {
+                    for &ph in phases {
+                        if s == p.station && ph == p.phase {
+                            continue;
+                        }
+                        let (tt, _) = travel_time_with(&a.medium, &wind, ph, src, sta);
+                        let m = crate::locator::model_sigma(&cfg.locator, tt);
+                        if let Some((key, q)) = self.unique(s, ph, first.x[3] + tt, k, m, sta, src)
+                        {
+                            keys.push(Some(key));
+                            group.push(q);
+                        }
+                    }
+                }
+                let sol = locate(&setting, &frame, &group, first.x, true, cfg.min_stations)?;
                 // The source must be within hearing range of the stations that heard it: a far
                 // "ghost" along the same bearing fits a distant array almost as well.
                 let near = sol
@@ -590,16 +774,12 @@ impl Stream<'_> {
                 // Labels: a source is a blast or a detonation; picks labelled the other way are
                 // rare (the sensors' stated confusion). Each confident minority label costs its
                 // log-likelihood ratio, about ln(0.9 / 0.1) = 2.2 for 90 % labels.
-                let votes: Vec<f64> = sol.inliers.iter().map(|&i| group[i].label).collect();
-                let side = votes.iter().sum::<f64>().signum();
-                let minority: f64 = votes
-                    .iter()
-                    .filter(|v| v.signum() == -side && v.abs() >= 0.5)
-                    .map(|v| (v.abs() / (1.0 - v.abs()).max(0.02)).ln())
-                    .sum();
-                let merit =
-                    sol.stations as f64 - 0.5 * (sol.chi2 - sol.dof as f64).max(0.0) - minority;
-                Some((merit, sol, keys))
+                let evidence = self.evidence(&setting, &frame, &group, &sol, p.time_s)
+                    - label_cost(&group, &sol);
+                if evidence < cfg.min_evidence {
+                    return None;
+                }
+                Some((evidence, sol, keys))
             })
             .collect();
         let mut best: Option<(f64, Solution, Vec<Option<(i64, u64)>>)> = None;
@@ -609,6 +789,235 @@ impl Stream<'_> {
             }
         }
         best.map(|(_, sol, keys)| (sol, frame, weather, keys))
+    }
+}
+
+/// What the labels of an event's inliers cost it, nats: a source is a blast or a detonation;
+/// picks labelled the other way are rare (the sensors' stated confusion). Each confident
+/// minority label costs its log-likelihood ratio, about ln(0.9 / 0.1) = 2.2 for 90 % labels.
+fn label_cost(group: &[&Pick], sol: &Solution) -> f64 {
+    let votes: Vec<f64> = sol.inliers.iter().map(|&i| group[i].label).collect();
+    let side = votes.iter().sum::<f64>().signum();
+    votes
+        .iter()
+        .filter(|v| v.signum() == -side && v.abs() >= 0.5)
+        .map(|v| (v.abs() / (1.0 - v.abs()).max(0.02)).ln())
+        .sum()
+}
+
+/// How far short of the evidence threshold a seed hypothesis may fall and still be fitted in
+/// full, nats (the fit moves the source and the wind to shrink the residuals).
+const SEED_MARGIN: f64 = 10.0;
+
+/// How far short of the evidence threshold a first fit may fall and still be gathered again,
+/// nats (a second gathering may swap an ambiguous pick for a better one).
+const REGATHER_MARGIN: f64 = 5.0;
+
+/// Slack on the window in which a station's picks could belong to an event with the oldest
+/// pick, seconds (the inlier tolerance is a few tenths of a second to a few seconds).
+const BOUND_MARGIN_S: f64 = 5.0;
+
+/// Half-width of the short window of the local pick rate, seconds: a salvo at one station.
+const SHORT_RATE_WINDOW_S: f64 = 5.0;
+
+impl Stream<'_> {
+    /// Keep `r` as a place to look for repeats (or refresh the recent source it repeats).
+    fn remember(&mut self, r: Recent) {
+        if let Some(i) = self
+            .recent
+            .iter()
+            .position(|o| distance_m(o.pos, r.pos) < SAME_PLACE_M)
+        {
+            self.recent.remove(i);
+        }
+        self.recent.push(r);
+        if self.recent.len() > MAX_RECENT {
+            self.recent.remove(0);
+        }
+    }
+
+    /// A later round from the place of a recent source: its arrivals are predicted from that
+    /// place (with that source's wind) and the origin time that puts `p` on time; the clear
+    /// nearest pick at each station within tolerance is taken, and the set is located freely.
+    /// It is a repeat if the fit stays at the place, explains `p`, fits like one source and
+    /// carries `min_repeat_evidence`. The most recent place that qualifies wins.
+    #[allow(clippy::type_complexity)]
+    fn repeat(&self, p: &Pick) -> Option<(Solution, Frame, Weather, Vec<Option<(i64, u64)>>)> {
+        let a = self.assoc;
+        let cfg = &a.config;
+        if self.recent.is_empty() || !cfg.min_repeat_evidence.is_finite() {
+            return None;
+        }
+        let origin = a.stations[p.station].pos;
+        let frame = Frame::new(origin);
+        let weather = a.met.at(origin, p.time_s);
+        let setting = Setting::new(&a.stations, &a.medium, weather, cfg.locator);
+        let air = AirSpeed::new(&a.medium, &weather);
+        let k = cfg.locator.inlier_sigmas;
+        let sta_p = frame.station(&a.stations[p.station]);
+        let lookups: Vec<(usize, [f64; 3])> = std::iter::once((p.station, sta_p))
+            .chain(
+                a.neighbours[p.station]
+                    .iter()
+                    .map(|&(s, _)| (s, frame.station(&a.stations[s]))),
+            )
+            .collect();
+        for r in self.recent.iter().rev() {
+            let (e, n) = frame.to_en(r.pos);
+            if e.hypot(n) > cfg.seed_radius_m {
+                continue;
+            }
+            let src = frame.source(e, n, r.depth_m);
+            let wind = AirSpeed {
+                we: air.we + r.wind_offset.0,
+                wn: air.wn + r.wind_offset.1,
+                ..air
+            };
+            let (tt_p, _) = travel_time_with(&a.medium, &wind, p.phase, src, sta_p);
+            let t0 = p.time_s - tt_p;
+            if t0 < r.origin_s + SAME_TIME_S {
+                continue;
+            }
+            let mut keys: Vec<Option<(i64, u64)>> = vec![None];
+            let mut group: Vec<&Pick> = vec![p];
+            for &(s, sta) in &lookups {
+                for &ph in a.medium.phases() {
+                    if s == p.station && ph == p.phase {
+                        continue;
+                    }
+                    let (tt, _) = travel_time_with(&a.medium, &wind, ph, src, sta);
+                    // p's own error moves every prediction: allow for it.
+                    let m = crate::locator::model_sigma(&cfg.locator, tt).hypot(p.sigma_s);
+                    if let Some((key, q)) = self.unique(s, ph, t0 + tt, k, m, sta, src) {
+                        keys.push(Some(key));
+                        group.push(q);
+                    }
+                }
+            }
+            if group.len() < cfg.min_stations {
+                continue;
+            }
+            let start = [e, n, r.depth_m, t0];
+            let Some(sol) = locate(&setting, &frame, &group, start, true, cfg.min_stations) else {
+                continue;
+            };
+            if !sol.inliers.contains(&0)
+                || (sol.x[0] - e).hypot(sol.x[1] - n) > REPEAT_RADIUS_M
+                || (sol.dof > 0 && sol.chi2 > cfg.max_chi2_per_dof * sol.dof as f64)
+            {
+                continue;
+            }
+            let evidence =
+                self.evidence(&setting, &frame, &group, &sol, p.time_s) - label_cost(&group, &sol);
+            if evidence >= cfg.min_repeat_evidence {
+                return Some((sol, frame, weather, keys));
+            }
+        }
+        None
+    }
+
+    /// An upper bound on the evidence of any event that explains `p`: every station that could
+    /// have heard its source adds at most its best pick's evidence at zero residual, zero model
+    /// error and the rate `evidence` counts for it. Infinite where no threshold applies. Also
+    /// returns that rate for every pick it looked at, for the seeds' estimates.
+    fn evidence_bound(&self, p: &Pick) -> (f64, HashMap<(i64, u64), f64>) {
+        let a = self.assoc;
+        let cfg = &a.config;
+        let mut rates = HashMap::new();
+        if cfg.min_evidence == f64::NEG_INFINITY || a.medium.phases().len() != 1 {
+            return (f64::INFINITY, rates);
+        }
+        let h = cfg.rate_window_s;
+        let gain = |sigma: f64, rate: f64| {
+            -(sigma.max(1e-6) * (2.0 * std::f64::consts::PI).sqrt()).ln() - rate.ln()
+        };
+        let mut total = gain(p.sigma_s, 1.0 / (2.0 * h));
+        let slow = a.medium.slowest_mps();
+        let t_min = p.time_s;
+        let mut picks: Vec<((i64, u64), f64, f64)> = Vec::new();
+        for &(s, d) in &a.neighbours[p.station] {
+            // Any source heard at p's station reaches this one within d / slow, give or take
+            // the inlier tolerance (a few seconds at most).
+            let hi = p.time_s + d / slow + BOUND_MARGIN_S;
+            picks.clear();
+            picks.extend(
+                self.by_station[s]
+                    .range((key_time(t_min), 0)..=(key_time(hi + h), u64::MAX))
+                    .filter_map(|k| self.pending.get(k).map(|q| (*k, q.time_s, q.sigma_s))),
+            );
+            // The counts of `evidence`, with sliding windows: [lo, hi) index ranges.
+            let mut long = (0usize, 0usize);
+            let mut short = (0usize, 0usize);
+            let mut best = 0.0f64;
+            for &(key, t, sigma) in &picks {
+                if t > hi {
+                    break;
+                }
+                let slide = |w: &mut (usize, usize), half: f64| {
+                    let (lo_k, hi_k) = (key_time((t - half).max(t_min)), key_time(t + half));
+                    while picks[w.0].0.0 < lo_k {
+                        w.0 += 1;
+                    }
+                    w.1 = w.1.max(w.0);
+                    while w.1 < picks.len() && picks[w.1].0.0 <= hi_k {
+                        w.1 += 1;
+                    }
+                    (w.1 - w.0, ((t + half) - (t - half).max(t_min)).max(1e-3))
+                };
+                let (n, len) = slide(&mut long, h);
+                let (n_short, len_short) = slide(&mut short, SHORT_RATE_WINDOW_S);
+                let rate =
+                    (n.max(1) as f64 / len).max(n_short.saturating_sub(1) as f64 / len_short);
+                rates.insert(key, rate);
+                best = best.max(gain(sigma, rate));
+            }
+            total += best;
+        }
+        (total, rates)
+    }
+
+    /// The evidence for a fitted event, in nats: the log-likelihood ratio of its inliers under
+    /// "one source, Gaussian residuals of the stated sigmas" against "each pick arrived by
+    /// chance at its station's local rate". The rate is counted among the pending picks at the
+    /// station within `rate_window_s` of the pick (none are older than `t_min`, the oldest
+    /// pending time), the pick itself included, so it is never zero. This is what separates a
+    /// source from a ghost in a dense stream: there every station has a pick near any predicted
+    /// time, and many well-fitting stations prove nothing.
+    fn evidence(
+        &self,
+        setting: &Setting<'_>,
+        frame: &Frame,
+        group: &[&Pick],
+        sol: &Solution,
+        t_min: f64,
+    ) -> f64 {
+        let a = self.assoc;
+        let h = a.config.rate_window_s;
+        let air = AirSpeed::new(&a.medium, &setting.weather);
+        let src = frame.source(sol.x[0], sol.x[1], sol.x[2]);
+        let mut total = -0.5 * sol.chi2;
+        for &i in &sol.inliers {
+            let q = group[i];
+            let sta = frame.station(&a.stations[q.station]);
+            let (tt, _) = travel_time_with(&a.medium, &air, q.phase, src, sta);
+            let m = crate::locator::model_sigma(&setting.config, tt);
+            let sigma = q.sigma_s.hypot(m).max(1e-6);
+            let count = |h: f64| {
+                let lo = (q.time_s - h).max(t_min);
+                let hi = q.time_s + h;
+                let n = self.by_station[q.station]
+                    .range((key_time(lo), 0)..=(key_time(hi), u64::MAX))
+                    .count();
+                (n, (hi - lo).max(1e-3))
+            };
+            // The long window's rate (the pick itself counted, so never zero), or the rate of
+            // the other picks close around it where they come thicker (a salvo at one station).
+            let (n, len) = count(h);
+            let (n_short, len_short) = count(SHORT_RATE_WINDOW_S);
+            let rate = (n.max(1) as f64 / len).max(n_short.saturating_sub(1) as f64 / len_short);
+            total += -(sigma * (2.0 * std::f64::consts::PI).sqrt()).ln() - rate.ln();
+        }
+        total
     }
 }
 

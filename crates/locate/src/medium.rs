@@ -135,15 +135,19 @@ impl MetTable {
             .reports
             .partition_point(|r| r.time_s < t - self.max_age_s);
         let recent = &self.reports[lo..hi];
+        // A few met stations report many times: one geodesic per station, not per report.
+        let mut km: Vec<(LatLon, i64)> = Vec::new();
+        let mut station_km = |p: LatLon| {
+            if let Some(&(_, d)) = km.iter().find(|(q, _)| *q == p) {
+                return d;
+            }
+            let d = (distance_m(pos, p) / 1000.0).round() as i64;
+            km.push((p, d));
+            d
+        };
         let Some(nearest) = recent
             .iter()
-            .map(|r| {
-                (
-                    (distance_m(pos, r.pos) / 1000.0).round() as i64,
-                    -r.time_s,
-                    r,
-                )
-            })
+            .map(|r| (station_km(r.pos), -r.time_s, r))
             .min_by(|a, b| a.0.cmp(&b.0).then(a.1.total_cmp(&b.1)))
             .map(|(_, _, r)| r)
         else {
