@@ -567,7 +567,7 @@ impl Stream<'_> {
                     let (tt, _) = travel_time_with(&a.medium, &air, ph, src, sta);
                     let m = crate::locator::model_sigma(&cfg.locator, tt) + slack_s;
                     if let Some((key, q)) = self.nearest(s, ph, x[3] + tt, k * m) {
-                        f(key, q, sta);
+                        f(key, q, sta, tt);
                     }
                 }
             }
@@ -578,8 +578,10 @@ impl Stream<'_> {
             let mut count = 0;
             let mut total = 0.0;
             let mut reach = 0.0;
-            let mut add = |key: Option<(i64, u64)>, q: &Pick, sta: [f64; 3]| {
-                let (tt, _) = travel_time_with(&a.medium, &air, q.phase, src, sta);
+            // `tt`: the travel time to `sta` for q's phase, where the caller has it.
+            let mut add = |key: Option<(i64, u64)>, q: &Pick, sta: [f64; 3], tt: Option<f64>| {
+                let tt =
+                    tt.unwrap_or_else(|| travel_time_with(&a.medium, &air, q.phase, src, sta).0);
                 // The seed ignores the wind offset that the final fit estimates: allow for it.
                 let m = crate::locator::model_sigma(&setting.config, tt) + tt * wind_share;
                 let r2 = (q.time_s - x[3] - tt).powi(2);
@@ -600,8 +602,10 @@ impl Stream<'_> {
                         - 0.5 * k * k * r2 / tol2;
                 }
             };
-            add(None, p, sta_p);
-            arrivals(x, src, 0.5, &mut |key, q, sta| add(Some(key), q, sta));
+            add(None, p, sta_p, None);
+            arrivals(x, src, 0.5, &mut |key, q, sta, tt| {
+                add(Some(key), q, sta, Some(tt))
+            });
             (count, total, reach)
         };
         let seeds: Vec<(&Pick, [f64; 3])> = std::iter::once((p, sta_p))
@@ -706,7 +710,7 @@ impl Stream<'_> {
                 let src = frame.source(x[0], x[1], x[2]);
                 let mut keys: Vec<Option<(i64, u64)>> = vec![None];
                 let mut group: Vec<&Pick> = vec![p];
-                arrivals(x, src, 1.0, &mut |key, q, _| {
+                arrivals(x, src, 1.0, &mut |key, q, _, _| {
                     keys.push(Some(key));
                     group.push(q);
                 });
@@ -1025,7 +1029,7 @@ impl Stream<'_> {
 /// closure cannot name that lifetime itself).
 fn arrival_fn<'s, F>(f: F) -> F
 where
-    F: Fn([f64; 4], [f64; 3], f64, &mut dyn FnMut((i64, u64), &'s Pick, [f64; 3])),
+    F: Fn([f64; 4], [f64; 3], f64, &mut dyn FnMut((i64, u64), &'s Pick, [f64; 3], f64)),
 {
     f
 }
