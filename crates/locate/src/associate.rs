@@ -116,7 +116,7 @@ impl AssocConfig {
             seed_picks: 7,
             max_chi2_per_dof: 3.0,
             dense_stations: 4,
-            dense_picks: 4,
+            dense_picks: 2,
             full_fits: 4,
             min_evidence: 30.0,
             rate_window_s: 60.0,
