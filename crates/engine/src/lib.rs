@@ -162,8 +162,8 @@ fn widen_for_neighbours(events: &mut [Event]) {
         .collect();
     for (e, x) in events.iter_mut().zip(extra) {
         if let Some(x) = x {
-            for k in 0..3 {
-                e.cov[k] += x[k];
+            for (c, d) in e.cov.iter_mut().zip(x) {
+                *c += d;
             }
         }
     }
