@@ -220,6 +220,46 @@ fn one_noisy_event_is_one_event() {
     }
 }
 
+/// A gun firing again from where it was located: later rounds heard at only four stations
+/// carry too little evidence to stand alone (about 23 nats against 30) but are found as
+/// repeats of the located place, where only the origin time is searched (18 nats).
+#[test]
+fn later_rounds_from_a_located_place_are_found_as_repeats() {
+    let st = stations();
+    let w = WINDY;
+    let met = half_hourly(&st, w);
+    let src = LatLon::new(48.33, 38.2);
+    let mut exact = || 0.0;
+    let nearest = |n: usize, picks: Vec<Pick>| {
+        let mut v = picks;
+        v.sort_by(|a, b| {
+            distance_m(st[a.station].pos, src).total_cmp(&distance_m(st[b.station].pos, src))
+        });
+        v.truncate(n);
+        v
+    };
+    let mut all = nearest(7, picks_for(&st, src, 100.0, &w, &mut exact));
+    for k in 1..6 {
+        all.extend(nearest(
+            4,
+            picks_for(&st, src, 100.0 + 20.0 * k as f64, &w, &mut exact),
+        ));
+    }
+    let out = associator(&st, met.clone()).run(all.clone());
+    assert_eq!(out.events.len(), 6, "one event per round");
+    for e in &out.events {
+        assert!(distance_m(e.pos, src) < 30.0);
+    }
+    // Without repeats only the first round, heard at seven stations, is an event.
+    let config = AssocConfig {
+        min_repeat_evidence: f64::INFINITY,
+        ..AssocConfig::acoustic()
+    };
+    let alone =
+        Associator::new(st.clone(), Medium::Air { celerity_mps: None }, met, config).run(all);
+    assert_eq!(alone.events.len(), 1);
+}
+
 #[test]
 fn two_separate_events_in_one_run() {
     let st = stations();
