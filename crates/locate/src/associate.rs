@@ -597,9 +597,7 @@ impl Stream<'_> {
                     let sigma = q
                         .sigma_s
                         .hypot(crate::locator::model_sigma(&setting.config, tt));
-                    reach += -(sigma * (2.0 * std::f64::consts::PI).sqrt()).ln()
-                        - rate.ln()
-                        - 0.5 * k * k * r2 / tol2;
+                    reach += pick_gain(sigma, rate) - 0.5 * k * k * r2 / tol2;
                 }
             };
             add(None, p, sta_p, None);
@@ -728,28 +726,9 @@ impl Stream<'_> {
                 // again at the fitted source (with its wind), within the inlier tolerance, and
                 // leave out stations where two pending picks are equally compatible: which one
                 // is this source's cannot be told, and guessing mixes sources.
-                let wind = AirSpeed {
-                    we: air.we + first.wind_offset.0,
-                    wn: air.wn + first.wind_offset.1,
-                    ..air
-                };
                 let src = frame.source(first.x[0], first.x[1], first.x[2]);
-                keys.truncate(1);
-                group.truncate(1);
-                for (s, sta) in lookups.iter().copied() {
-                    for &ph in phases {
-                        if s == p.station && ph == p.phase {
-                            continue;
-                        }
-                        let (tt, _) = travel_time_with(&a.medium, &wind, ph, src, sta);
-                        let m = crate::locator::model_sigma(&cfg.locator, tt);
-                        if let Some((key, q)) = self.unique(s, ph, first.x[3] + tt, k, m, sta, src)
-                        {
-                            keys.push(Some(key));
-                            group.push(q);
-                        }
-                    }
-                }
+                let wind = air.with_offset(first.wind_offset);
+                let (keys, group) = self.gather(p, &lookups, &wind, src, first.x[3], 0.0);
                 let sol = locate(&setting, &frame, &group, first.x, true, cfg.min_stations)?;
                 // The source must be within hearing range of the stations that heard it: a far
                 // "ghost" along the same bearing fits a distant array almost as well.
@@ -775,9 +754,6 @@ impl Stream<'_> {
                 if sol.dof > 0 && sol.chi2 > cfg.max_chi2_per_dof * sol.dof as f64 {
                     return None;
                 }
-                // Labels: a source is a blast or a detonation; picks labelled the other way are
-                // rare (the sensors' stated confusion). Each confident minority label costs its
-                // log-likelihood ratio, about ln(0.9 / 0.1) = 2.2 for 90 % labels.
                 let evidence = self.evidence(&setting, &frame, &group, &sol, p.time_s)
                     - label_cost(&group, &sol);
                 if evidence < cfg.min_evidence {
@@ -824,6 +800,20 @@ const BOUND_MARGIN_S: f64 = 5.0;
 /// Half-width of the short window of the local pick rate, seconds: a salvo at one station.
 const SHORT_RATE_WINDOW_S: f64 = 5.0;
 
+/// What one pick adds to an event's evidence at zero residual, nats: the log of its Gaussian
+/// density's peak (`sigma`: pick and model error together) over the chance rate of picks at
+/// its station.
+fn pick_gain(sigma: f64, rate: f64) -> f64 {
+    -(sigma.max(1e-6) * (2.0 * std::f64::consts::PI).sqrt()).ln() - rate.ln()
+}
+
+/// The chance rate of picks at a station around one of them, per second: over the long window
+/// (`n` picks in `len` s, the pick itself counted, so never zero), or over the short one
+/// without the pick itself where picks come thicker (a salvo at one station).
+fn local_rate((n, len): (usize, f64), (n_short, len_short): (usize, f64)) -> f64 {
+    (n.max(1) as f64 / len).max(n_short.saturating_sub(1) as f64 / len_short)
+}
+
 impl Stream<'_> {
     /// Keep `r` as a place to look for repeats (or refresh the recent source it repeats).
     fn remember(&mut self, r: Recent) {
@@ -838,6 +828,39 @@ impl Stream<'_> {
         if self.recent.len() > MAX_RECENT {
             self.recent.remove(0);
         }
+    }
+
+    /// `p` and, at every other station (and phase) of `lookups`, the clear nearest pending pick
+    /// (`unique`) to the arrival predicted from `src` at origin time `t0` in `wind`; `extra_s`
+    /// is added in quadrature to the model sigma. Keys are `None` for `p`.
+    #[allow(clippy::type_complexity)]
+    fn gather<'s>(
+        &'s self,
+        p: &'s Pick,
+        lookups: &[(usize, [f64; 3])],
+        wind: &AirSpeed,
+        src: [f64; 3],
+        t0: f64,
+        extra_s: f64,
+    ) -> (Vec<Option<(i64, u64)>>, Vec<&'s Pick>) {
+        let a = self.assoc;
+        let k = a.config.locator.inlier_sigmas;
+        let mut keys = vec![None];
+        let mut group = vec![p];
+        for &(s, sta) in lookups {
+            for &ph in a.medium.phases() {
+                if s == p.station && ph == p.phase {
+                    continue;
+                }
+                let (tt, _) = travel_time_with(&a.medium, wind, ph, src, sta);
+                let m = crate::locator::model_sigma(&a.config.locator, tt).hypot(extra_s);
+                if let Some((key, q)) = self.unique(s, ph, t0 + tt, k, m, sta, src) {
+                    keys.push(Some(key));
+                    group.push(q);
+                }
+            }
+        }
+        (keys, group)
     }
 
     /// A later round from the place of a recent source: its arrivals are predicted from that
@@ -857,7 +880,6 @@ impl Stream<'_> {
         let weather = a.met.at(origin, p.time_s);
         let setting = Setting::new(&a.stations, &a.medium, weather, cfg.locator);
         let air = AirSpeed::new(&a.medium, &weather);
-        let k = cfg.locator.inlier_sigmas;
         let sta_p = frame.station(&a.stations[p.station]);
         let lookups: Vec<(usize, [f64; 3])> = std::iter::once((p.station, sta_p))
             .chain(
@@ -872,32 +894,14 @@ impl Stream<'_> {
                 continue;
             }
             let src = frame.source(e, n, r.depth_m);
-            let wind = AirSpeed {
-                we: air.we + r.wind_offset.0,
-                wn: air.wn + r.wind_offset.1,
-                ..air
-            };
+            let wind = air.with_offset(r.wind_offset);
             let (tt_p, _) = travel_time_with(&a.medium, &wind, p.phase, src, sta_p);
             let t0 = p.time_s - tt_p;
             if t0 < r.origin_s + SAME_TIME_S {
                 continue;
             }
-            let mut keys: Vec<Option<(i64, u64)>> = vec![None];
-            let mut group: Vec<&Pick> = vec![p];
-            for &(s, sta) in &lookups {
-                for &ph in a.medium.phases() {
-                    if s == p.station && ph == p.phase {
-                        continue;
-                    }
-                    let (tt, _) = travel_time_with(&a.medium, &wind, ph, src, sta);
-                    // p's own error moves every prediction: allow for it.
-                    let m = crate::locator::model_sigma(&cfg.locator, tt).hypot(p.sigma_s);
-                    if let Some((key, q)) = self.unique(s, ph, t0 + tt, k, m, sta, src) {
-                        keys.push(Some(key));
-                        group.push(q);
-                    }
-                }
-            }
+            // p's own error moves every prediction (t0 comes from it): allow for it.
+            let (keys, group) = self.gather(p, &lookups, &wind, src, t0, p.sigma_s);
             if group.len() < cfg.min_stations {
                 continue;
             }
@@ -932,10 +936,7 @@ impl Stream<'_> {
             return (f64::INFINITY, rates);
         }
         let h = cfg.rate_window_s;
-        let gain = |sigma: f64, rate: f64| {
-            -(sigma.max(1e-6) * (2.0 * std::f64::consts::PI).sqrt()).ln() - rate.ln()
-        };
-        let mut total = gain(p.sigma_s, 1.0 / (2.0 * h));
+        let mut total = pick_gain(p.sigma_s, 1.0 / (2.0 * h));
         let slow = a.medium.slowest_mps();
         let t_min = p.time_s;
         let mut picks: Vec<((i64, u64), f64, f64)> = Vec::new();
@@ -968,12 +969,9 @@ impl Stream<'_> {
                     }
                     (w.1 - w.0, ((t + half) - (t - half).max(t_min)).max(1e-3))
                 };
-                let (n, len) = slide(&mut long, h);
-                let (n_short, len_short) = slide(&mut short, SHORT_RATE_WINDOW_S);
-                let rate =
-                    (n.max(1) as f64 / len).max(n_short.saturating_sub(1) as f64 / len_short);
+                let rate = local_rate(slide(&mut long, h), slide(&mut short, SHORT_RATE_WINDOW_S));
                 rates.insert(key, rate);
-                best = best.max(gain(sigma, rate));
+                best = best.max(pick_gain(sigma, rate));
             }
             total += best;
         }
@@ -982,9 +980,9 @@ impl Stream<'_> {
 
     /// The evidence for a fitted event, in nats: the log-likelihood ratio of its inliers under
     /// "one source, Gaussian residuals of the stated sigmas" against "each pick arrived by
-    /// chance at its station's local rate". The rate is counted among the pending picks at the
-    /// station within `rate_window_s` of the pick (none are older than `t_min`, the oldest
-    /// pending time), the pick itself included, so it is never zero. This is what separates a
+    /// chance at its station's local rate" (`local_rate`: pending picks at the station within
+    /// `rate_window_s` of the pick, or within `SHORT_RATE_WINDOW_S` where they come thicker;
+    /// none are older than `t_min`, the oldest pending time). This is what separates a
     /// source from a ghost in a dense stream: there every station has a pick near any predicted
     /// time, and many well-fitting stations prove nothing.
     fn evidence(
@@ -1005,7 +1003,7 @@ impl Stream<'_> {
             let sta = frame.station(&a.stations[q.station]);
             let (tt, _) = travel_time_with(&a.medium, &air, q.phase, src, sta);
             let m = crate::locator::model_sigma(&setting.config, tt);
-            let sigma = q.sigma_s.hypot(m).max(1e-6);
+            let sigma = q.sigma_s.hypot(m);
             let count = |h: f64| {
                 let lo = (q.time_s - h).max(t_min);
                 let hi = q.time_s + h;
@@ -1014,12 +1012,7 @@ impl Stream<'_> {
                     .count();
                 (n, (hi - lo).max(1e-3))
             };
-            // The long window's rate (the pick itself counted, so never zero), or the rate of
-            // the other picks close around it where they come thicker (a salvo at one station).
-            let (n, len) = count(h);
-            let (n_short, len_short) = count(SHORT_RATE_WINDOW_S);
-            let rate = (n.max(1) as f64 / len).max(n_short.saturating_sub(1) as f64 / len_short);
-            total += -(sigma * (2.0 * std::f64::consts::PI).sqrt()).ln() - rate.ln();
+            total += pick_gain(sigma, local_rate(count(h), count(SHORT_RATE_WINDOW_S)));
         }
         total
     }

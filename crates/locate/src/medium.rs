@@ -305,6 +305,15 @@ impl AirSpeed {
         };
         AirSpeed { c0, we, wn }
     }
+
+    /// The same air with `(east, north)` m/s added to the wind (a fit's wind offset).
+    pub fn with_offset(self, (de, dn): (f64, f64)) -> AirSpeed {
+        AirSpeed {
+            we: self.we + de,
+            wn: self.wn + dn,
+            ..self
+        }
+    }
 }
 
 /// [`travel_time`] with the air's speed and wind precomputed.
