@@ -52,11 +52,21 @@ pub struct AssocConfig {
     /// Half-width of the window in which a station's local pick rate is counted, seconds.
     pub rate_window_s: f64,
     /// Fewest nats of evidence for a later round from the place of a recent event (a salvo's
-    /// next rocket, a repeated volley). Only the origin time is searched there, not the whole
-    /// area, so far fewer hypotheses compete by chance and less evidence proves as much.
+    /// next rocket, a repeated volley), counted with the place (and its wind) held fixed and
+    /// only the origin time fitted: so far fewer hypotheses compete by chance that less
+    /// evidence proves as much. Chance picks at a wrong place score about 0 +- 4 nats this way.
     pub min_repeat_evidence: f64,
     /// How long a located source stays a place to look for repeats, seconds after its origin.
     pub repeat_memory_s: f64,
+    /// How far short of `min_evidence` a first round may fall and still become an event when
+    /// later rounds from its place make up the difference (a salvo or a mission's volleys are
+    /// one place with many origin times: their evidence adds up), nats. 0 turns this off.
+    pub salvo_reach: f64,
+    /// How long after a first round its place's later rounds are looked for, seconds.
+    pub salvo_window_s: f64,
+    /// What each later round's evidence is discounted before it counts for the first, nats:
+    /// the cost of searching its origin time over the window (about ln of window / resolution).
+    pub round_cost: f64,
     /// Locator settings.
     pub locator: LocatorConfig,
 }
@@ -72,6 +82,7 @@ impl AssocConfig {
             min_evidence: f64::NEG_INFINITY,
             // Earthquakes and explosions seldom repeat from one place within minutes.
             min_repeat_evidence: f64::INFINITY,
+            salvo_reach: 0.0,
             locator: LocatorConfig {
                 model_share: 0.02,
                 model_sigma_s: 0.1,
@@ -96,6 +107,7 @@ impl AssocConfig {
             min_evidence: f64::NEG_INFINITY,
             // Earthquakes and explosions seldom repeat from one place within minutes.
             min_repeat_evidence: f64::INFINITY,
+            salvo_reach: 0.0,
             locator: LocatorConfig {
                 model_share: 0.06,
                 model_sigma_s: 10.0,
@@ -120,8 +132,11 @@ impl AssocConfig {
             full_fits: 4,
             min_evidence: 30.0,
             rate_window_s: 60.0,
-            min_repeat_evidence: 18.0,
+            min_repeat_evidence: 17.0,
             repeat_memory_s: 120.0,
+            salvo_reach: 20.0,
+            salvo_window_s: 30.0,
+            round_cost: 10.0,
             locator: LocatorConfig::default(),
         }
     }
@@ -248,6 +263,17 @@ pub struct Stream<'a> {
     out: Association,
 }
 
+/// Where a search started by a pick looks: its frame (at the pick's station), weather, locator
+/// setting and the stations to look up.
+struct Around<'s> {
+    frame: Frame,
+    weather: Weather,
+    setting: Setting<'s>,
+    air: AirSpeed,
+    sta_p: [f64; 3],
+    lookups: Vec<(usize, [f64; 3])>,
+}
+
 /// A recently located source.
 #[derive(Debug, Clone, Copy)]
 struct Recent {
@@ -267,6 +293,10 @@ const SAME_TIME_S: f64 = 0.25;
 /// A repeat's own fit may move this far from the recent place before it is another source,
 /// metres.
 const REPEAT_RADIUS_M: f64 = 300.0;
+/// An event this close to a recent one (and within `SAME_TIME_S`) is the rest of that source,
+/// metres: farther, it is another launcher or gun firing at the same moment (a battery's are
+/// 20-300 m apart).
+const DUPLICATE_RADIUS_M: f64 = 100.0;
 
 fn key_time(t: f64) -> i64 {
     (t * 1e9).round() as i64
@@ -425,7 +455,8 @@ impl Stream<'_> {
         // Most picks in a dense stream cannot make an event worth reporting whatever the
         // hypothesis: the bound says so for the cost of counting, before any search.
         let (bound, rates) = self.evidence_bound(&p);
-        let found = if bound < cfg.min_repeat_evidence.min(cfg.min_evidence) {
+        let floor = cfg.min_evidence - cfg.salvo_reach;
+        let found = if bound < cfg.min_repeat_evidence.min(floor) {
             None
         } else {
             let repeat = if bound >= cfg.min_repeat_evidence {
@@ -434,13 +465,39 @@ impl Stream<'_> {
                 None
             };
             match repeat {
-                Some(r) => Some(r),
-                None if bound >= cfg.min_evidence => self.best_solution(&p, &early, &rates),
+                // A repeat has met its own threshold.
+                Some(r) => Some((f64::INFINITY, r)),
+                None if bound >= floor => self.best_solution(&p, &early, &rates).map(|r| (r.0, r)),
                 None => None,
             }
         };
         match found {
-            Some((sol, frame, weather, keys)) => {
+            Some((evidence, (_, sol, frame, weather, keys))) => {
+                // A first round short of the threshold is an event only if later rounds from
+                // its place make up the difference (they stay pending: each is found in turn).
+                if evidence < cfg.min_evidence {
+                    let taken: Vec<((i64, u64), Pick)> = sol
+                        .inliers
+                        .iter()
+                        .filter_map(|&i| keys[i])
+                        .filter_map(|k| self.take(k).map(|q| (k, q)))
+                        .collect();
+                    let place = Recent {
+                        pos: frame.to_latlon(sol.x[0], sol.x[1]),
+                        depth_m: sol.x[2],
+                        origin_s: sol.x[3],
+                        wind_offset: sol.wind_offset,
+                    };
+                    let support = self.salvo_support(&p, &place, cfg.min_evidence - evidence);
+                    for (k, q) in taken {
+                        self.by_station[q.station].insert(k);
+                        self.pending.insert(k, q);
+                    }
+                    if evidence + support < cfg.min_evidence {
+                        self.out.unassociated.push(p);
+                        return;
+                    }
+                }
                 let mut picks = Vec::with_capacity(sol.inliers.len());
                 let mut took_p = false;
                 for &i in &sol.inliers {
@@ -469,7 +526,7 @@ impl Stream<'_> {
                 // found again from one of them) is not another source.
                 if self.recent.iter().any(|r| {
                     (r.origin_s - sol.x[3]).abs() < SAME_TIME_S
-                        && distance_m(r.pos, pos) < REPEAT_RADIUS_M
+                        && distance_m(r.pos, pos) < DUPLICATE_RADIUS_M
                 }) {
                     self.out.unassociated.extend(picks);
                     return;
@@ -506,9 +563,11 @@ impl Stream<'_> {
         p: &Pick,
         early: &[(f64, usize, (i64, u64))],
         rates: &HashMap<(i64, u64), f64>,
-    ) -> Option<(Solution, Frame, Weather, Vec<Option<(i64, u64)>>)> {
+    ) -> Option<(f64, Solution, Frame, Weather, Vec<Option<(i64, u64)>>)> {
         let a = self.assoc;
         let cfg = &a.config;
+        // Fits this far short of the threshold are kept: later rounds may make up the rest.
+        let floor = cfg.min_evidence - cfg.salvo_reach;
         let origin = a.stations[p.station].pos;
         let frame = Frame::new(origin);
         let weather = a.met.at(origin, p.time_s);
@@ -671,7 +730,7 @@ impl Stream<'_> {
                     }
                     let (count, sc, reach) = score(x);
                     // The full fit improves on the seed's residuals, but not by this much.
-                    if count >= cfg.min_stations && reach >= cfg.min_evidence - SEED_MARGIN {
+                    if count >= cfg.min_stations && reach >= floor - SEED_MARGIN {
                         out.push((count, sc, x));
                     }
                 }
@@ -717,7 +776,7 @@ impl Stream<'_> {
                 // the oldest pick, or is far short of the evidence, will not do better.
                 if !first.inliers.contains(&0)
                     || self.evidence(&setting, &frame, &group, &first, p.time_s)
-                        < cfg.min_evidence - REGATHER_MARGIN
+                        < floor - REGATHER_MARGIN
                 {
                     return None;
                 }
@@ -756,7 +815,7 @@ impl Stream<'_> {
                 }
                 let evidence = self.evidence(&setting, &frame, &group, &sol, p.time_s)
                     - label_cost(&group, &sol);
-                if evidence < cfg.min_evidence {
+                if evidence < floor {
                     return None;
                 }
                 Some((evidence, sol, keys))
@@ -768,7 +827,7 @@ impl Stream<'_> {
                 best = Some(f);
             }
         }
-        best.map(|(_, sol, keys)| (sol, frame, weather, keys))
+        best.map(|(e, sol, keys)| (e, sol, frame, weather, keys))
     }
 }
 
@@ -863,22 +922,13 @@ impl Stream<'_> {
         (keys, group)
     }
 
-    /// A later round from the place of a recent source: its arrivals are predicted from that
-    /// place (with that source's wind) and the origin time that puts `p` on time; the clear
-    /// nearest pick at each station within tolerance is taken, and the set is located freely.
-    /// It is a repeat if the fit stays at the place, explains `p`, fits like one source and
-    /// carries `min_repeat_evidence`. The most recent place that qualifies wins.
-    #[allow(clippy::type_complexity)]
-    fn repeat(&self, p: &Pick) -> Option<(Solution, Frame, Weather, Vec<Option<(i64, u64)>>)> {
+    /// The frame, weather and lookups of a search started by `p` (at p's station).
+    fn around<'s>(&'s self, p: &Pick) -> Around<'s> {
         let a = self.assoc;
-        let cfg = &a.config;
-        if self.recent.is_empty() || !cfg.min_repeat_evidence.is_finite() {
-            return None;
-        }
         let origin = a.stations[p.station].pos;
         let frame = Frame::new(origin);
         let weather = a.met.at(origin, p.time_s);
-        let setting = Setting::new(&a.stations, &a.medium, weather, cfg.locator);
+        let setting = Setting::new(&a.stations, &a.medium, weather, a.config.locator);
         let air = AirSpeed::new(&a.medium, &weather);
         let sta_p = frame.station(&a.stations[p.station]);
         let lookups: Vec<(usize, [f64; 3])> = std::iter::once((p.station, sta_p))
@@ -888,40 +938,235 @@ impl Stream<'_> {
                     .map(|&(s, _)| (s, frame.station(&a.stations[s]))),
             )
             .collect();
+        Around {
+            frame,
+            weather,
+            setting,
+            air,
+            sta_p,
+            lookups,
+        }
+    }
+
+    /// A later round from the place of a recent source: its arrivals are predicted from that
+    /// place (with that source's wind) and the origin time that puts `p` on time; the clear
+    /// nearest pick at each station within tolerance is taken, the set is located freely and
+    /// gathered again where it fitted. It is a repeat if, with the place held fixed, it carries
+    /// `min_repeat_evidence`, and the free fit stays near the place, explains `p` and fits like
+    /// one source. The best qualifying place wins.
+    #[allow(clippy::type_complexity)]
+    fn repeat(&self, p: &Pick) -> Option<(f64, Solution, Frame, Weather, Vec<Option<(i64, u64)>>)> {
+        let cfg = &self.assoc.config;
+        if self.recent.is_empty() || !cfg.min_repeat_evidence.is_finite() {
+            return None;
+        }
+        let around = self.around(p);
+        let mut best: Option<(f64, Solution, Vec<Option<(i64, u64)>>)> = None;
         for r in self.recent.iter().rev() {
-            let (e, n) = frame.to_en(r.pos);
-            if e.hypot(n) > cfg.seed_radius_m {
-                continue;
-            }
-            let src = frame.source(e, n, r.depth_m);
-            let wind = air.with_offset(r.wind_offset);
-            let (tt_p, _) = travel_time_with(&a.medium, &wind, p.phase, src, sta_p);
-            let t0 = p.time_s - tt_p;
-            if t0 < r.origin_s + SAME_TIME_S {
-                continue;
-            }
-            // p's own error moves every prediction (t0 comes from it): allow for it.
-            let (keys, group) = self.gather(p, &lookups, &wind, src, t0, p.sigma_s);
-            if group.len() < cfg.min_stations {
-                continue;
-            }
-            let start = [e, n, r.depth_m, t0];
-            let Some(sol) = locate(&setting, &frame, &group, start, true, cfg.min_stations) else {
+            // Only the origin time is searched at the place itself: chance seldom lines picks
+            // up there (a few nats), a later round from it does (15-25 nats in a ripple).
+            let Some((fixed, _)) = self.fixed_round(p, r, &around, p.time_s) else {
                 continue;
             };
-            if !sol.inliers.contains(&0)
-                || (sol.x[0] - e).hypot(sol.x[1] - n) > REPEAT_RADIUS_M
-                || (sol.dof > 0 && sol.chi2 > cfg.max_chi2_per_dof * sol.dof as f64)
-            {
+            if fixed < cfg.min_repeat_evidence {
                 continue;
             }
-            let evidence =
-                self.evidence(&setting, &frame, &group, &sol, p.time_s) - label_cost(&group, &sol);
-            if evidence >= cfg.min_repeat_evidence {
-                return Some((sol, frame, weather, keys));
+            // Then located freely (a neighbouring gun or launcher is a place of its own).
+            if let Some((evidence, sol, keys)) = self.at_place(p, r, &around, p.time_s)
+                && best.as_ref().is_none_or(|b| fixed + evidence > b.0)
+            {
+                best = Some((fixed + evidence, sol, keys));
             }
         }
-        None
+        best.map(|(e, sol, keys)| (e, sol, around.frame, around.weather, keys))
+    }
+
+    /// A round from place `r` that explains `p` (see `repeat`), with its evidence (rates
+    /// counted from `t_min`), whatever that evidence is.
+    #[allow(clippy::type_complexity)]
+    fn at_place(
+        &self,
+        p: &Pick,
+        r: &Recent,
+        around: &Around<'_>,
+        t_min: f64,
+    ) -> Option<(f64, Solution, Vec<Option<(i64, u64)>>)> {
+        let a = self.assoc;
+        let cfg = &a.config;
+        let Around {
+            frame,
+            setting,
+            air,
+            sta_p,
+            lookups,
+            ..
+        } = around;
+        let (e, n) = frame.to_en(r.pos);
+        if e.hypot(n) > cfg.seed_radius_m {
+            return None;
+        }
+        let src = frame.source(e, n, r.depth_m);
+        let wind = air.with_offset(r.wind_offset);
+        let (tt_p, _) = travel_time_with(&a.medium, &wind, p.phase, src, *sta_p);
+        let t0 = p.time_s - tt_p;
+        if t0 < r.origin_s + SAME_TIME_S {
+            return None;
+        }
+        // p's own error moves every prediction (t0 comes from it): allow for it.
+        let (_, group) = self.gather(p, lookups, &wind, src, t0, p.sigma_s);
+        if group.len() < cfg.min_stations {
+            return None;
+        }
+        let start = [e, n, r.depth_m, t0];
+        let first = locate(setting, frame, &group, start, true, cfg.min_stations)?;
+        if !first.inliers.contains(&0) {
+            return None;
+        }
+        // A round of a neighbouring launcher or gun fits a recent place roughly, pulled by the
+        // picks of that place's rounds: gather again where it fitted, as a first search does,
+        // so that it settles at its own place.
+        let src = frame.source(first.x[0], first.x[1], first.x[2]);
+        let wind = air.with_offset(first.wind_offset);
+        let (keys, group) = self.gather(p, lookups, &wind, src, first.x[3], 0.0);
+        if group.len() < cfg.min_stations {
+            return None;
+        }
+        let sol = locate(setting, frame, &group, first.x, true, cfg.min_stations)?;
+        if !sol.inliers.contains(&0)
+            || (sol.x[0] - e).hypot(sol.x[1] - n) > REPEAT_RADIUS_M
+            || (sol.dof > 0 && sol.chi2 > cfg.max_chi2_per_dof * sol.dof as f64)
+        {
+            return None;
+        }
+        let evidence =
+            self.evidence(setting, frame, &group, &sol, t_min) - label_cost(&group, &sol);
+        Some((evidence, sol, keys))
+    }
+
+    /// A round from exactly the place of `r` (its wind too) that explains `q`: only its origin
+    /// time is fitted. Returns its evidence (rates counted from `t_min`) and origin time.
+    fn fixed_round(
+        &self,
+        q: &Pick,
+        r: &Recent,
+        around: &Around<'_>,
+        t_min: f64,
+    ) -> Option<(f64, f64)> {
+        let a = self.assoc;
+        let cfg = &a.config;
+        let k = cfg.locator.inlier_sigmas;
+        let Around {
+            frame,
+            air,
+            sta_p,
+            lookups,
+            ..
+        } = around;
+        let (e, n) = frame.to_en(r.pos);
+        let src = frame.source(e, n, r.depth_m);
+        let wind = air.with_offset(r.wind_offset);
+        let tt_of =
+            |q: &Pick, sta: [f64; 3]| travel_time_with(&a.medium, &wind, q.phase, src, sta).0;
+        let t0 = q.time_s - tt_of(q, *sta_p);
+        if t0 < r.origin_s + SAME_TIME_S {
+            return None;
+        }
+        let (keys, group) = self.gather(q, lookups, &wind, src, t0, q.sigma_s);
+        // (reduced time, sigma, pick, is q)
+        let mut rows: Vec<(f64, f64, &Pick, bool)> = group
+            .iter()
+            .zip(keys)
+            .map(|(&g, key)| {
+                let sta = frame.station(&a.stations[g.station]);
+                let tt = tt_of(g, sta);
+                let m = crate::locator::model_sigma(&cfg.locator, tt);
+                (g.time_s - tt, g.sigma_s.hypot(m), g, key.is_none())
+            })
+            .collect();
+        let mut t = t0;
+        for _ in 0..2 {
+            let (sw, swt) = rows.iter().fold((0.0, 0.0), |(sw, swt), (rt, sg, _, _)| {
+                (sw + 1.0 / (sg * sg), swt + rt / (sg * sg))
+            });
+            t = swt / sw;
+            rows.retain(|(rt, sg, _, _)| ((rt - t) / sg).abs() <= k);
+            if rows.len() < cfg.min_stations {
+                return None;
+            }
+        }
+        // The round must explain q, which put it on time.
+        if !rows.iter().any(|row| row.3) {
+            return None;
+        }
+        let evidence = rows
+            .iter()
+            .map(|(rt, sg, g, _)| {
+                pick_gain(*sg, self.rate_at(g, t_min)) - 0.5 * ((rt - t) / sg).powi(2)
+            })
+            .sum();
+        Some((evidence, t))
+    }
+
+    /// The chance rate of picks at `q`'s station around `q` (see `evidence`).
+    fn rate_at(&self, q: &Pick, t_min: f64) -> f64 {
+        let h = self.assoc.config.rate_window_s;
+        let count = |h: f64| {
+            let lo = (q.time_s - h).max(t_min);
+            let hi = q.time_s + h;
+            let n = self.by_station[q.station]
+                .range((key_time(lo), 0)..=(key_time(hi), u64::MAX))
+                .count();
+            (n, (hi - lo).max(1e-3))
+        };
+        local_rate(count(h), count(SHORT_RATE_WINDOW_S))
+    }
+
+    /// The evidence that later rounds from the place of a first round `r` (found from `p`,
+    /// whose picks are out of the pending list) add to it: every pending pick at p's station
+    /// within `salvo_window_s` after p is tried as the arrival of another round from there,
+    /// and each round found counts its evidence less `round_cost`. Stops once `need` is met.
+    fn salvo_support(&self, p: &Pick, r: &Recent, need: f64) -> f64 {
+        let a = self.assoc;
+        let cfg = &a.config;
+        let lo = (key_time(p.time_s + SAME_TIME_S), 0);
+        let hi = (key_time(p.time_s + cfg.salvo_window_s), u64::MAX);
+        let mut total = 0.0;
+        let mut last = r.origin_s;
+        let mut around: Option<Around<'_>> = None;
+        for key in self.by_station[p.station].range(lo..=hi) {
+            let Some(q) = self.pending.get(key) else {
+                continue;
+            };
+            if q.phase != p.phase {
+                continue;
+            }
+            let around = around.get_or_insert_with(|| self.around(p));
+            let place = Recent {
+                origin_s: last,
+                ..*r
+            };
+            let Some((evidence, t0)) = self.fixed_round(q, &place, around, p.time_s) else {
+                continue;
+            };
+            if evidence <= cfg.round_cost {
+                continue;
+            }
+            // A blend of rounds from several places (two launchers) also lines up roughly at
+            // its place; a later round located freely must come back to the very place.
+            let Some((_, sol, _)) = self.at_place(q, &place, around, p.time_s) else {
+                continue;
+            };
+            let (e, n) = around.frame.to_en(r.pos);
+            if (sol.x[0] - e).hypot(sol.x[1] - n) > SAME_PLACE_M {
+                continue;
+            }
+            total += evidence - cfg.round_cost;
+            last = t0;
+            if total >= need {
+                break;
+            }
+        }
+        total
     }
 
     /// An upper bound on the evidence of any event that explains `p`: every station that could
