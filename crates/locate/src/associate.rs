@@ -1198,7 +1198,8 @@ impl Stream<'_> {
             // The counts of `evidence`, with sliding windows: [lo, hi) index ranges.
             let mut long = (0usize, 0usize);
             let mut short = (0usize, 0usize);
-            let mut best = 0.0f64;
+            // The best pick's gain: the one with the least sigma x rate (one log per station).
+            let mut least = f64::INFINITY;
             for &(key, t, sigma) in &picks {
                 if t > hi {
                     break;
@@ -1216,9 +1217,11 @@ impl Stream<'_> {
                 };
                 let rate = local_rate(slide(&mut long, h), slide(&mut short, SHORT_RATE_WINDOW_S));
                 rates.insert(key, rate);
-                best = best.max(pick_gain(sigma, rate));
+                least = least.min(sigma.max(1e-6) * rate);
             }
-            total += best;
+            if least.is_finite() {
+                total += pick_gain(1.0, least).max(0.0);
+            }
         }
         (total, rates)
     }
