@@ -10,7 +10,7 @@
 //! pending list; a pick that fits no event is counted as unassociated. Overlapping events (a
 //! volley) separate because each event takes only the picks that fit it.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap};
 
 use rayon::prelude::*;
 
@@ -234,7 +234,7 @@ impl Associator {
         Stream {
             assoc: self,
             pending: BTreeMap::new(),
-            by_station: vec![BTreeSet::new(); self.stations.len()],
+            by_station: vec![Keys::default(); self.stations.len()],
             next_id: 0,
             newest: f64::NEG_INFINITY,
             recent: Vec::new(),
@@ -255,7 +255,7 @@ pub struct Stream<'a> {
     /// Pending picks in time order, keyed by (time in ns, arrival number).
     pending: BTreeMap<(i64, u64), Pick>,
     /// The same keys per station.
-    by_station: Vec<BTreeSet<(i64, u64)>>,
+    by_station: Vec<Keys>,
     next_id: u64,
     newest: f64,
     /// Recently located sources, oldest first: where later rounds are looked for first.
@@ -272,6 +272,33 @@ struct Around<'s> {
     air: AirSpeed,
     sta_p: [f64; 3],
     lookups: Vec<(usize, [f64; 3])>,
+}
+
+/// One station's pending keys in time order. A sorted vector, by hand rather than a `BTreeSet`:
+/// a station holds the picks of one look-back window (tens to hundreds), picks arrive nearly in
+/// time order (appended at the end), and the searches ask for time ranges millions of times, each
+/// two binary searches over contiguous memory here instead of a walk down a tree.
+#[derive(Debug, Clone, Default)]
+struct Keys(Vec<(i64, u64)>);
+
+impl Keys {
+    fn insert(&mut self, k: (i64, u64)) {
+        let i = self.0.partition_point(|x| *x < k);
+        self.0.insert(i, k);
+    }
+
+    fn remove(&mut self, k: &(i64, u64)) {
+        if let Ok(i) = self.0.binary_search(k) {
+            self.0.remove(i);
+        }
+    }
+
+    /// The keys in `r`, in order.
+    fn range(&self, r: std::ops::RangeInclusive<(i64, u64)>) -> std::slice::Iter<'_, (i64, u64)> {
+        let lo = self.0.partition_point(|x| x < r.start());
+        let hi = self.0.partition_point(|x| x <= r.end()).max(lo);
+        self.0[lo..hi].iter()
+    }
 }
 
 /// A recently located source.
