@@ -257,9 +257,25 @@ fn later_rounds_from_a_located_place_are_found_as_repeats() {
         salvo_reach: 0.0,
         ..AssocConfig::acoustic()
     };
-    let alone =
-        Associator::new(st.clone(), Medium::Air { celerity_mps: None }, met, config).run(all);
+    let alone = Associator::new(
+        st.clone(),
+        Medium::Air { celerity_mps: None },
+        met.clone(),
+        config,
+    )
+    .run(all.clone());
     assert_eq!(alone.events.len(), 1);
+    // Without repeats but with support, a weak round is an event when a later round at its place
+    // (within 30 s) makes up its evidence: every round but the last, which has none after it.
+    let config = AssocConfig {
+        min_repeat_evidence: f64::INFINITY,
+        ..AssocConfig::acoustic()
+    };
+    let supported =
+        Associator::new(st.clone(), Medium::Air { celerity_mps: None }, met, config).run(all);
+    let times: Vec<f64> = supported.events.iter().map(|e| e.origin_s).collect();
+    assert_eq!(times.len(), 5, "{times:?}");
+    assert!(times.iter().all(|t| *t < 190.0), "{times:?}");
 }
 
 #[test]
