@@ -222,11 +222,15 @@ impl Associator {
                 .total_cmp(&b.time_s)
                 .then(a.station.cmp(&b.station))
         });
-        let mut s = self.stream();
-        for p in picks {
-            s.push(p);
-        }
-        s.finish()
+        // On a worker of the thread pool, so that each search's parallel steps start there and
+        // do not hand work across threads and back (a wake-up per search cost a fifth of the time).
+        rayon::scope(|_| {
+            let mut s = self.stream();
+            for p in picks {
+                s.push(p);
+            }
+            s.finish()
+        })
     }
 
     /// A streaming session.
