@@ -298,10 +298,12 @@ fn normal(
         let u2 = r * r * w;
         cost += loss(u2, robust);
         let w = w * if robust { cauchy_weight(u2) } else { 1.0 };
+        // The upper triangle only (A is symmetric): mirrored below once all rows are in.
         for i in 0..N {
-            b[i] += w * g[i] * r;
-            for j in 0..N {
-                a[i][j] += w * g[i] * g[j];
+            let wg = w * g[i];
+            b[i] += wg * r;
+            for j in i..N {
+                a[i][j] += wg * g[j];
             }
         }
     };
@@ -310,6 +312,11 @@ fn normal(
         add(r, g, w);
         if let Some((rb, gb, wb)) = baz_row(src, o) {
             add(rb, gb, wb);
+        }
+    }
+    for i in 1..N {
+        for j in 0..i {
+            a[i][j] = a[j][i];
         }
     }
     let fix = fixed(set);
