@@ -83,6 +83,7 @@ impl AssocConfig {
             // Earthquakes and explosions seldom repeat from one place within minutes.
             min_repeat_evidence: f64::INFINITY,
             salvo_reach: 0.0,
+            full_fits: 2,
             locator: LocatorConfig {
                 model_share: 0.02,
                 model_sigma_s: 0.1,
