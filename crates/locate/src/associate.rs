@@ -1029,26 +1029,11 @@ impl Stream<'_> {
             frame,
             setting,
             air,
-            sta_p,
             lookups,
             ..
         } = around;
-        let (e, n) = frame.to_en(r.pos);
-        if e.hypot(n) > cfg.seed_radius_m {
-            return None;
-        }
-        let src = frame.source(e, n, r.depth_m);
-        let wind = air.with_offset(r.wind_offset);
-        let (tt_p, _) = travel_time_with(&a.medium, &wind, p.phase, src, *sta_p);
-        let t0 = p.time_s - tt_p;
-        if t0 < r.origin_s + SAME_TIME_S {
-            return None;
-        }
-        // p's own error moves every prediction (t0 comes from it): allow for it.
-        let (_, group) = self.gather(p, lookups, &wind, src, t0, p.sigma_s);
-        if group.len() < cfg.min_stations {
-            return None;
-        }
+        let (src, _, t0, _, group) = self.place_round(p, r, around)?;
+        let (e, n) = (src[0], src[1]);
         let start = [e, n, r.depth_m, t0];
         let first = locate(setting, frame, &group, start, true, cfg.min_stations)?;
         if !first.inliers.contains(&0) {
@@ -1075,6 +1060,42 @@ impl Stream<'_> {
         Some((evidence, sol, keys))
     }
 
+    /// The picks of a round from place `r` that explains `p`: its arrivals predicted from the
+    /// place (with its wind) at the origin time that puts `p` on time, and the clear nearest
+    /// pick at every other station (`gather`; p's own error allowed for, since the origin time
+    /// comes from it). Returns the place in the frame, the wind, the origin time, the keys and
+    /// the picks; `None` for a place out of reach, a time not after the place's last round, or
+    /// too few stations.
+    #[allow(clippy::type_complexity)]
+    fn place_round<'s>(
+        &'s self,
+        p: &'s Pick,
+        r: &Recent,
+        around: &Around<'_>,
+    ) -> Option<(
+        [f64; 3],
+        AirSpeed,
+        f64,
+        Vec<Option<(i64, u64)>>,
+        Vec<&'s Pick>,
+    )> {
+        let a = self.assoc;
+        let cfg = &a.config;
+        let (e, n) = around.frame.to_en(r.pos);
+        if e.hypot(n) > cfg.seed_radius_m {
+            return None;
+        }
+        let src = around.frame.source(e, n, r.depth_m);
+        let wind = around.air.with_offset(r.wind_offset);
+        let (tt_p, _) = travel_time_with(&a.medium, &wind, p.phase, src, around.sta_p);
+        let t0 = p.time_s - tt_p;
+        if t0 < r.origin_s + SAME_TIME_S {
+            return None;
+        }
+        let (keys, group) = self.gather(p, &around.lookups, &wind, src, t0, p.sigma_s);
+        (group.len() >= cfg.min_stations).then_some((src, wind, t0, keys, group))
+    }
+
     /// A round from exactly the place of `r` (its wind too) that explains `q`: only its origin
     /// time is fitted. Returns its evidence (rates counted from `t_min`) and origin time.
     fn fixed_round(
@@ -1087,23 +1108,10 @@ impl Stream<'_> {
         let a = self.assoc;
         let cfg = &a.config;
         let k = cfg.locator.inlier_sigmas;
-        let Around {
-            frame,
-            air,
-            sta_p,
-            lookups,
-            ..
-        } = around;
-        let (e, n) = frame.to_en(r.pos);
-        let src = frame.source(e, n, r.depth_m);
-        let wind = air.with_offset(r.wind_offset);
+        let frame = &around.frame;
+        let (src, wind, t0, keys, group) = self.place_round(q, r, around)?;
         let tt_of =
             |q: &Pick, sta: [f64; 3]| travel_time_with(&a.medium, &wind, q.phase, src, sta).0;
-        let t0 = q.time_s - tt_of(q, *sta_p);
-        if t0 < r.origin_s + SAME_TIME_S {
-            return None;
-        }
-        let (keys, group) = self.gather(q, lookups, &wind, src, t0, q.sigma_s);
         // (reduced time, sigma, pick, is q)
         let mut rows: Vec<(f64, f64, &Pick, bool)> = group
             .iter()
@@ -1274,7 +1282,6 @@ impl Stream<'_> {
         t_min: f64,
     ) -> f64 {
         let a = self.assoc;
-        let h = a.config.rate_window_s;
         let air = AirSpeed::new(&a.medium, &setting.weather);
         let src = frame.source(sol.x[0], sol.x[1], sol.x[2]);
         let mut total = -0.5 * sol.chi2;
@@ -1284,15 +1291,7 @@ impl Stream<'_> {
             let (tt, _) = travel_time_with(&a.medium, &air, q.phase, src, sta);
             let m = crate::locator::model_sigma(&setting.config, tt);
             let sigma = q.sigma_s.hypot(m);
-            let count = |h: f64| {
-                let lo = (q.time_s - h).max(t_min);
-                let hi = q.time_s + h;
-                let n = self.by_station[q.station]
-                    .range((key_time(lo), 0)..=(key_time(hi), u64::MAX))
-                    .count();
-                (n, (hi - lo).max(1e-3))
-            };
-            total += pick_gain(sigma, local_rate(count(h), count(SHORT_RATE_WINDOW_S)));
+            total += pick_gain(sigma, self.rate_at(q, t_min));
         }
         total
     }
