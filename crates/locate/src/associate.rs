@@ -10,7 +10,7 @@
 //! pending list; a pick that fits no event is counted as unassociated. Overlapping events (a
 //! volley) separate because each event takes only the picks that fit it.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use rayon::prelude::*;
 
@@ -486,7 +486,7 @@ impl Stream<'_> {
             .retain(|r| r.origin_s >= p.time_s - cfg.repeat_memory_s - a.window_s());
         // Most picks in a dense stream cannot make an event worth reporting whatever the
         // hypothesis: the bound says so for the cost of counting, before any search.
-        let (bound, rates) = self.evidence_bound(&p);
+        let bound = self.evidence_bound(&p);
         let floor = cfg.min_evidence - cfg.salvo_reach;
         let found = if bound < cfg.min_repeat_evidence.min(floor) {
             None
@@ -499,7 +499,7 @@ impl Stream<'_> {
             match repeat {
                 // A repeat has met its own threshold.
                 Some(r) => Some((f64::INFINITY, r)),
-                None if bound >= floor => self.best_solution(&p, &early, &rates).map(|r| (r.0, r)),
+                None if bound >= floor => self.best_solution(&p, &early).map(|r| (r.0, r)),
                 None => None,
             }
         };
@@ -594,7 +594,6 @@ impl Stream<'_> {
         &self,
         p: &Pick,
         early: &[(f64, usize, (i64, u64))],
-        rates: &HashMap<(i64, u64), f64>,
     ) -> Option<(f64, Solution, Frame, Weather, Vec<Option<(i64, u64)>>)> {
         let a = self.assoc;
         let cfg = &a.config;
@@ -682,9 +681,9 @@ impl Stream<'_> {
                     total += 1.0 - r2 / tol2;
                     // The evidence this pick would add at this residual (the oldest pick's
                     // rate is not counted: the least possible).
-                    let rate = key
-                        .and_then(|key| rates.get(&key).copied())
-                        .unwrap_or(1.0 / (2.0 * cfg.rate_window_s));
+                    let rate = key.map_or(1.0 / (2.0 * cfg.rate_window_s), |_| {
+                        self.rate_at(q, p.time_s)
+                    });
                     let sigma = q
                         .sigma_s
                         .hypot(crate::locator::model_sigma(&setting.config, tt));
@@ -1211,14 +1210,12 @@ impl Stream<'_> {
 
     /// An upper bound on the evidence of any event that explains `p`: every station that could
     /// have heard its source adds at most its best pick's evidence at zero residual, zero model
-    /// error and the rate `evidence` counts for it. Infinite where no threshold applies. Also
-    /// returns that rate for every pick it looked at, for the seeds' estimates.
-    fn evidence_bound(&self, p: &Pick) -> (f64, HashMap<(i64, u64), f64>) {
+    /// error and the rate `evidence` counts for it. Infinite where no threshold applies.
+    fn evidence_bound(&self, p: &Pick) -> f64 {
         let a = self.assoc;
         let cfg = &a.config;
-        let mut rates = HashMap::new();
         if cfg.min_evidence == f64::NEG_INFINITY || a.medium.phases().len() != 1 {
-            return (f64::INFINITY, rates);
+            return f64::INFINITY;
         }
         let h = cfg.rate_window_s;
         let mut total = pick_gain(p.sigma_s, 1.0 / (2.0 * h));
@@ -1240,7 +1237,7 @@ impl Stream<'_> {
             let mut short = (0usize, 0usize);
             // The best pick's gain: the one with the least sigma x rate (one log per station).
             let mut least = f64::INFINITY;
-            for &(key, t, sigma) in &picks {
+            for &(_, t, sigma) in &picks {
                 if t > hi {
                     break;
                 }
@@ -1256,14 +1253,13 @@ impl Stream<'_> {
                     (w.1 - w.0, ((t + half) - (t - half).max(t_min)).max(1e-3))
                 };
                 let rate = local_rate(slide(&mut long, h), slide(&mut short, SHORT_RATE_WINDOW_S));
-                rates.insert(key, rate);
                 least = least.min(sigma.max(1e-6) * rate);
             }
             if least.is_finite() {
                 total += pick_gain(1.0, least).max(0.0);
             }
         }
-        (total, rates)
+        total
     }
 
     /// The evidence for a fitted event, in nats: the log-likelihood ratio of its inliers under
