@@ -398,9 +398,17 @@ impl Stream<'_> {
     ) -> Option<((i64, u64), &Pick)> {
         let lo = (key_time(t - tol), 0);
         let hi = (key_time(t + tol), u64::MAX);
-        self.by_station[station]
-            .range(lo..=hi)
-            .filter_map(|k| self.pending.get(k).map(|p| (*k, p)))
+        let keys = self.by_station[station].range(lo..=hi);
+        // The nearest by the key's time (the pick's, in nanoseconds) is the answer when it has
+        // the phase, as it has in a medium of one phase; the picks are looked up only then.
+        let tk = key_time(t);
+        let near = keys.clone().min_by_key(|k| (k.0 - tk).abs())?;
+        if let Some(q) = self.pending.get(near)
+            && q.phase == phase
+        {
+            return Some((*near, q));
+        }
+        keys.filter_map(|k| self.pending.get(k).map(|p| (*k, p)))
             .filter(|(_, p)| p.phase == phase)
             .min_by(|a, b| (a.1.time_s - t).abs().total_cmp(&(b.1.time_s - t).abs()))
     }
