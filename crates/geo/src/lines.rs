@@ -25,6 +25,8 @@ const NEAR_M: f64 = 300_000.0;
 struct Seg {
     a: [f64; 3],
     b: [f64; 3],
+    /// Its index in [`LineIndex::segs`].
+    k: u32,
 }
 
 impl RTreeObject for Seg {
@@ -78,7 +80,7 @@ pub struct LineIndex {
     grid: Option<Grid>,
 }
 
-/// Near the line, a grid of 0.1-degree cells, each with the only segments that can be nearest
+/// Near the line, a grid of 0.025-degree cells, each with the only segments that can be nearest
 /// to a point in it: a query then costs a handful of chord distances, not a tree search.
 #[derive(Debug, Clone)]
 struct Grid {
@@ -86,17 +88,21 @@ struct Grid {
     lon0: f64,
     nlat: usize,
     nlon: usize,
-    /// Candidate segment indexes per cell, row-major by latitude.
-    cells: Vec<Vec<u32>>,
+    /// Candidate segment indexes of cell `c` are `cand[start[c]..start[c + 1]]`, cells
+    /// row-major by latitude (one flat array: a query touches one contiguous run).
+    start: Vec<u32>,
+    cand: Vec<u32>,
 }
 
 impl Grid {
-    const STEP: f64 = 0.05;
+    const STEP: f64 = 0.025;
     /// How far beyond the line's extent the grid reaches, degrees (beyond every withdrawal
     /// distance in use).
     const MARGIN: f64 = 1.5;
+    /// Past this many cells (a line spanning a continent) the tree alone answers.
+    const MAX_CELLS: usize = 4_000_000;
 
-    fn new(segs: &[Seg], lines: &[Vec<LatLon>], sag_m: f64) -> Option<Grid> {
+    fn new(segs: &[Seg], tree: &RTree<Seg>, lines: &[Vec<LatLon>], sag_m: f64) -> Option<Grid> {
         let pts = lines.iter().flatten();
         let (mut lo, mut hi) = ([f64::MAX; 2], [f64::MIN; 2]);
         for p in pts {
@@ -111,62 +117,78 @@ impl Grid {
         let lon0 = lo[1] - Self::MARGIN;
         let nlat = ((lat1 - lat0) / Self::STEP).ceil() as usize;
         let nlon = ((hi[1] + Self::MARGIN - lon0) / Self::STEP).ceil() as usize;
-        // Building costs cells x segments chord distances: past this budget (a line of tens of
-        // thousands of vertices over a whole country) the tree alone answers.
-        if (nlat * nlon).saturating_mul(segs.len()) > 200_000_000 {
+        if nlat.saturating_mul(nlon) > Self::MAX_CELLS {
             return None;
         }
-        let mut cells = Vec::with_capacity(nlat * nlon);
-        for i in 0..nlat {
-            for j in 0..nlon {
-                let (la, lb) = (
-                    lat0 + i as f64 * Self::STEP,
-                    lat0 + (i + 1) as f64 * Self::STEP,
-                );
-                let (oa, ob) = (
-                    lon0 + j as f64 * Self::STEP,
-                    lon0 + (j + 1) as f64 * Self::STEP,
-                );
-                let centre = to_ecef(LatLon::new(0.5 * (la + lb), 0.5 * (oa + ob)), 0.0);
-                // Every point of the cell is within r of its centre (chord), so a segment can be
-                // nearest to one of them only if its distance from the centre is within 2r of
-                // the best segment's.
-                let r = [(la, oa), (la, ob), (lb, oa), (lb, ob)]
-                    .iter()
-                    .map(|&(a, o)| {
-                        let c = sub(to_ecef(LatLon::new(a, o), 0.0), centre);
-                        dot(c, c).sqrt()
+        // Each cell's candidates from the tree: the nearest segment to the centre, then every
+        // segment within that distance plus the cell's reach (rows in parallel; the result does
+        // not depend on the split).
+        use rayon::prelude::*;
+        let rows: Vec<Vec<Vec<u32>>> = (0..nlat)
+            .into_par_iter()
+            .map(|i| {
+                (0..nlon)
+                    .map(|j| {
+                        let (la, lb) = (
+                            lat0 + i as f64 * Self::STEP,
+                            lat0 + (i + 1) as f64 * Self::STEP,
+                        );
+                        let (oa, ob) = (
+                            lon0 + j as f64 * Self::STEP,
+                            lon0 + (j + 1) as f64 * Self::STEP,
+                        );
+                        let centre = to_ecef(LatLon::new(0.5 * (la + lb), 0.5 * (oa + ob)), 0.0);
+                        // Every point of the cell is within r of its centre (chord), so a
+                        // segment can be nearest to one of them only if its distance from the
+                        // centre is within 2r of the best segment's.
+                        let r = [(la, oa), (la, ob), (lb, oa), (lb, ob)]
+                            .iter()
+                            .map(|&(a, o)| {
+                                let c = sub(to_ecef(LatLon::new(a, o), 0.0), centre);
+                                dot(c, c).sqrt()
+                            })
+                            .fold(0.0, f64::max);
+                        let best = tree
+                            .nearest_neighbor_iter_with_distance_2(&centre)
+                            .next()
+                            .map_or(0.0, |(_, d2)| d2.sqrt());
+                        let reach = best + 2.0 * r + sag_m;
+                        let mut ks: Vec<u32> = tree
+                            .locate_within_distance(centre, reach * reach)
+                            .map(|s| s.k)
+                            .collect();
+                        ks.sort_unstable();
+                        ks
                     })
-                    .fold(0.0, f64::max);
-                let d: Vec<f64> = segs.iter().map(|s| s.distance_2(&centre).sqrt()).collect();
-                let best = d.iter().copied().fold(f64::INFINITY, f64::min);
-                cells.push(
-                    d.iter()
-                        .enumerate()
-                        .filter(|(_, x)| **x <= best + 2.0 * r + sag_m)
-                        .map(|(k, _)| k as u32)
-                        .collect(),
-                );
-            }
+                    .collect()
+            })
+            .collect();
+        let mut start = Vec::with_capacity(nlat * nlon + 1);
+        let mut cand = Vec::new();
+        start.push(0);
+        for cell in rows.into_iter().flatten() {
+            cand.extend_from_slice(&cell);
+            start.push(u32::try_from(cand.len()).ok()?);
         }
         Some(Grid {
             lat0,
             lon0,
             nlat,
             nlon,
-            cells,
+            start,
+            cand,
         })
     }
 
     fn candidates(&self, p: LatLon) -> Option<&[u32]> {
         let i = ((p.lat_deg - self.lat0) / Self::STEP).floor();
         let j = ((p.lon_deg - self.lon0) / Self::STEP).floor();
-        if i < 0.0 || j < 0.0 || i as usize >= self.nlat || j as usize >= self.nlon {
+        if !(i >= 0.0 && j >= 0.0 && (i as usize) < self.nlat && (j as usize) < self.nlon) {
             return None;
         }
-        self.cells
-            .get(i as usize * self.nlon + j as usize)
-            .map(Vec::as_slice)
+        let c = i as usize * self.nlon + j as usize;
+        let (a, b) = (self.start[c] as usize, self.start[c + 1] as usize);
+        self.cand.get(a..b)
     }
 }
 
@@ -181,18 +203,24 @@ impl LineIndex {
                 segs.push(Seg {
                     a: pts[0],
                     b: pts[0],
+                    k: segs.len() as u32,
                 });
             }
             for w in pts.windows(2) {
                 let d = sub(w[1], w[0]);
                 longest = longest.max(dot(d, d).sqrt());
-                segs.push(Seg { a: w[0], b: w[1] });
+                segs.push(Seg {
+                    a: w[0],
+                    b: w[1],
+                    k: segs.len() as u32,
+                });
             }
         }
         let sag_m = longest * longest / (8.0 * 6_356_752.0) + 1.0;
-        let grid = Grid::new(&segs, lines, sag_m);
+        let tree = RTree::bulk_load(segs.clone());
+        let grid = Grid::new(&segs, &tree, lines, sag_m);
         LineIndex {
-            tree: RTree::bulk_load(segs.clone()),
+            tree,
             segs,
             sag_m,
             grid,
@@ -209,15 +237,24 @@ impl LineIndex {
         let local = Local::new(p);
         let q = local.q;
         if let Some(cands) = self.grid.as_ref().and_then(|g| g.candidates(p)) {
-            // Chord distances first; only the candidates that can still win are measured.
-            let chord = |k: u32| self.segs[k as usize].distance_2(&q).sqrt();
-            let best_chord = cands
-                .iter()
-                .map(|&k| chord(k))
-                .fold(f64::INFINITY, f64::min);
+            // Chord distances first (squared, each once when the cell holds at most 64
+            // candidates); only the candidates that can still win are measured.
+            let mut d2 = [0.0f64; 64];
+            let chord2 = |k: u32| self.segs[k as usize].distance_2(&q);
+            let mut best2 = f64::INFINITY;
+            for (n, &k) in cands.iter().enumerate() {
+                let d = chord2(k);
+                if let Some(slot) = d2.get_mut(n) {
+                    *slot = d;
+                }
+                best2 = best2.min(d);
+            }
+            let limit = best2.sqrt() + 2.0 * self.sag_m;
+            let limit2 = limit * limit;
             let mut best = f64::INFINITY;
-            for &k in cands {
-                if chord(k) <= best_chord + 2.0 * self.sag_m {
+            for (n, &k) in cands.iter().enumerate() {
+                let d = d2.get(n).copied().unwrap_or_else(|| chord2(k));
+                if d <= limit2 {
                     let foot = self.segs[k as usize].foot(q);
                     best = best.min(match local.near_distance(q, foot) {
                         Some(d) => d,
