@@ -9,14 +9,17 @@
 //!   window by `prior_days` pseudo-days (cells with little history are not judged by chance);
 //! - the instrument mix changes between years (MODIS + one VIIRS before 2022, two VIIRS after),
 //!   so the expectation is scaled by the ratio of the analysis year's to the reference years'
-//!   counts, in the same +-15 days, in quiet cells (the caller says which: far from the front);
+//!   counts, in the same +-15 days, in quiet cells (the caller says which: far from the front)
+//!   of the cell's region, shrunk towards the national ratio (a region's season, too);
 //! - fire comes in clusters (one fire lights many pixels), so counts are overdispersed: a
 //!   cell-day is flagged when the cell burning at all that day has probability under `p_flag`
 //!   (the share of reference days in the window on which it burned, shrunk towards the national
 //!   share, and raised for more satellites as 1 - (1 - p)^scale); its p is the smaller of that
 //!   and the Poisson tail of its count;
 //! - a cell counts only when its flags recur: at least `recur_min` flagged days, the first and
-//!   last at least `recur_gap_days` apart;
+//!   last at least `recur_gap_days` apart, and more of them than the baseline makes likely
+//!   (`p_cell`: a rarely-burning cell flags each of its fire days, so recurrence alone is no
+//!   news);
 //! - cells hot on more than `industrial_share` of the reference days (steel works, refineries,
 //!   gas flares) are masked.
 //!
@@ -55,6 +58,17 @@ pub struct FireConfig {
     pub recur_gap_days: i64,
     /// Cells hot on more than this share of reference days are masked as industrial.
     pub industrial_share: f64,
+    /// Size of the blocks of the regional scale, degrees; the region of a cell is its block
+    /// and the blocks around it (`region_blocks` either way). 0 turns the regional scale off.
+    pub region_deg: f64,
+    /// Blocks either side of a cell's own in its region.
+    pub region_blocks: i32,
+    /// Weight of the national scale in the regional one, in reference detections.
+    pub region_prior: f64,
+    /// A cell counts only when its number of flagged days has under this probability under the
+    /// baseline (over the analysis span: rare-fire cells flag each fire, so recurrence alone
+    /// does not make a cell unusual).
+    pub p_cell: f64,
 }
 
 impl Default for FireConfig {
@@ -67,6 +81,10 @@ impl Default for FireConfig {
             recur_min: 2,
             recur_gap_days: 7,
             industrial_share: 0.10,
+            region_deg: 1.0,
+            region_blocks: 1,
+            region_prior: 100.0,
+            p_cell: 0.01,
         }
     }
 }
@@ -242,6 +260,102 @@ pub struct Flag {
     pub detections: Vec<usize>,
 }
 
+/// Half-width of the day window of the scales, days.
+const SCALE_WINDOW_DAYS: i64 = 15;
+
+/// The regional scale: the ratio of the analysis year's to the reference years' detections in
+/// the quiet cells of a cell's region, within +-15 days, shrunk towards the national ratio by
+/// `region_prior` reference detections. It carries what a national scale cannot: a region whose
+/// fields burned more this year (a dry harvest season, a change of farming) than in the
+/// reference years, which a cell-by-cell baseline would otherwise call abnormal.
+struct Regional<'a> {
+    cell_deg: f64,
+    block_deg: f64,
+    reach: i32,
+    prior: f64,
+    national: &'a [f64],
+    /// Per block, windowed quiet counts per day of the year: (analysis year, reference mean).
+    blocks: BTreeMap<(i32, i32), (Vec<f64>, Vec<f64>)>,
+}
+
+impl<'a> Regional<'a> {
+    fn new(
+        baseline: &Baseline,
+        analysis: &[Detection],
+        quiet: &impl Fn(Cell) -> bool,
+        national: &'a [f64],
+    ) -> Regional<'a> {
+        let cfg = baseline.config;
+        let block_deg = cfg.region_deg;
+        let mut raw: BTreeMap<(i32, i32), (Vec<f64>, Vec<f64>)> = BTreeMap::new();
+        let block_of = |c: Cell| block_of(c, cfg.cell_deg, block_deg);
+        if block_deg > 0.0 {
+            for d in analysis {
+                let c = baseline.cell(d.lat, d.lon);
+                if quiet(c) {
+                    raw.entry(block_of(c))
+                        .or_insert_with(|| (vec![0.0; 366], vec![0.0; 366]))
+                        .0[day_of_year(d.day)] += 1.0;
+                }
+            }
+            for (c, v) in &baseline.counts {
+                if quiet(*c) {
+                    let e = raw
+                        .entry(block_of(*c))
+                        .or_insert_with(|| (vec![0.0; 366], vec![0.0; 366]));
+                    for (k, n) in v.iter().enumerate() {
+                        e.1[k] += *n as f64 / baseline.years;
+                    }
+                }
+            }
+        }
+        let blocks = raw
+            .into_iter()
+            .map(|(b, (now, before))| {
+                let w = |v: &[f64]| -> Vec<f64> {
+                    (0..366)
+                        .map(|doy| Baseline::window_sum(v, doy, SCALE_WINDOW_DAYS))
+                        .collect()
+                };
+                (b, (w(&now), w(&before)))
+            })
+            .collect();
+        Regional {
+            cell_deg: cfg.cell_deg,
+            block_deg,
+            reach: cfg.region_blocks,
+            prior: cfg.region_prior,
+            national,
+            blocks,
+        }
+    }
+
+    /// The scale for a cell on a day of the year.
+    fn scale(&self, c: Cell, doy: usize) -> f64 {
+        let national = self.national[doy];
+        if self.block_deg <= 0.0 {
+            return national;
+        }
+        let (mut now, mut before) = (0.0, 0.0);
+        let centre = block_of(c, self.cell_deg, self.block_deg);
+        for i in -self.reach..=self.reach {
+            for j in -self.reach..=self.reach {
+                if let Some((n, b)) = self.blocks.get(&(centre.0 + i, centre.1 + j)) {
+                    now += n[doy];
+                    before += b[doy];
+                }
+            }
+        }
+        (now + self.prior * national) / (before + self.prior)
+    }
+}
+
+/// The block of the regional scale holding a cell's centre.
+fn block_of(c: Cell, cell_deg: f64, block_deg: f64) -> (i32, i32) {
+    let at = |k: i32| ((k as f64 + 0.5) * cell_deg / block_deg).floor() as i32;
+    (at(c.0), at(c.1))
+}
+
 /// Flag the analysis detections against the baseline. `quiet(cell)` says which cells measure
 /// the change of instrument mix (far from any fighting). Returns flags of recurring,
 /// non-industrial cells, by cell then day, and the scale used per day of the year.
@@ -272,8 +386,8 @@ pub fn flag(
     }
     let scale: Vec<f64> = (0..366)
         .map(|doy| {
-            let now = Baseline::window_sum(&quiet_now, doy, 15);
-            let before = Baseline::window_sum(&quiet_ref, doy, 15);
+            let now = Baseline::window_sum(&quiet_now, doy, SCALE_WINDOW_DAYS);
+            let before = Baseline::window_sum(&quiet_ref, doy, SCALE_WINDOW_DAYS);
             if now > 0.0 && before > 0.0 {
                 now / before
             } else {
@@ -281,18 +395,20 @@ pub fn flag(
             }
         })
         .collect();
+    let regional = Regional::new(baseline, analysis, &quiet, &scale);
     let mut per_cell: BTreeMap<Cell, Vec<Flag>> = BTreeMap::new();
     for ((c, day), idx) in by_cell_day {
         if baseline.industrial(c) {
             continue;
         }
         let doy = day_of_year(day);
-        let expected = baseline.expected(c, doy) * scale[doy];
+        let scale = regional.scale(c, doy);
+        let expected = baseline.expected(c, doy) * scale;
         let count = idx.len() as u32;
         // Fire comes in clusters (one fire lights many pixels), so counts are overdispersed:
         // the day is judged by whether the cell burned at all, with more looks (satellites)
         // raising the chance as 1 - (1 - p)^scale, and by its count.
-        let p_day = 1.0 - (1.0 - baseline.p_fire(c, doy)).powf(scale[doy].max(0.0));
+        let p_day = 1.0 - (1.0 - baseline.p_fire(c, doy)).powf(scale.max(0.0));
         let p = if p_day < cfg.p_flag {
             p_day.min(poisson_upper_tail(count, expected))
         } else {
@@ -309,11 +425,28 @@ pub fn flag(
             });
         }
     }
+    // The analysis span: a day can be flagged only if the cell burns on it while burning has
+    // under `p_flag` probability, so under the baseline a cell's flagged days are about
+    // Poisson with the sum of those probabilities over the span.
+    let (first_day, last_day) = (
+        days_seen.first().copied().unwrap_or(0),
+        days_seen.last().copied().unwrap_or(-1),
+    );
     let mut out = Vec::new();
-    for (_, flags) in per_cell {
+    for (c, flags) in per_cell {
         let first = flags.first().map_or(0, |f| f.day);
         let last = flags.last().map_or(0, |f| f.day);
-        if flags.len() >= cfg.recur_min && last - first >= cfg.recur_gap_days {
+        if flags.len() < cfg.recur_min || last - first < cfg.recur_gap_days {
+            continue;
+        }
+        let null_flags: f64 = (first_day..=last_day)
+            .map(|day| {
+                let doy = day_of_year(day);
+                let p = 1.0 - (1.0 - baseline.p_fire(c, doy)).powf(regional.scale(c, doy).max(0.0));
+                if p < cfg.p_flag { p } else { 0.0 }
+            })
+            .sum();
+        if poisson_upper_tail(flags.len() as u32, null_flags) < cfg.p_cell {
             out.extend(flags);
         }
     }
@@ -389,9 +522,10 @@ mod tests {
                 day: day0 + d,
             });
         }
-        // War: 6 detections on days 100, 130 and 160 in a cell that never burned; 6 on day 200
+        // War: 6 detections on 20 days from day 100 to 290 in a cell that never burned (its
+        // neighbours burn on 1 day in 20, so a few fire days would be no news); 6 on day 200
         // in another.
-        for d in [100, 130, 160] {
+        for d in (100..300).step_by(10) {
             for _ in 0..6 {
                 analysis.push(Detection {
                     lat: 48.55,
@@ -411,9 +545,54 @@ mod tests {
         let cells: std::collections::BTreeSet<Cell> = flags.iter().map(|f| f.cell).collect();
         assert_eq!(cells.len(), 1, "{flags:?}");
         assert!(cells.contains(&b.cell(48.55, 30.35)));
-        assert_eq!(flags.len(), 3);
+        assert_eq!(flags.len(), 20);
         assert!(flags.iter().all(|f| f.p < 0.05 && f.count >= 6));
         // The steady cells set the scale: about 1.
         assert!((scale[150] - 1.0).abs() < 0.2, "{}", scale[150]);
+    }
+
+    /// A cell that burns on about 1 day in 100 flags each of its fire days (burning at all that
+    /// day had under 5 % probability), so a year at its usual rate recurs; the cell test says
+    /// that is what the baseline expects. Four times as many fire days is not.
+    #[test]
+    fn a_rare_fire_cell_at_its_usual_rate_is_not_flagged() {
+        let day0 = 19_358; // 2023-01-01
+        let rare = |lon: f64, every: i64, years: std::ops::Range<i64>| {
+            let mut v = Vec::new();
+            for year in years {
+                // A different day of the year each year, as fires fall.
+                for d in ((37 * year).rem_euclid(every)..365).step_by(every as usize) {
+                    v.push(Detection {
+                        lat: 48.05,
+                        lon,
+                        day: day0 + 365 * year + d,
+                    });
+                }
+            }
+            v
+        };
+        // Ten reference years: two cells burning on 1 day in 100 (3-4 days a year), and a
+        // background of cells burning on 1 day in 10, so the national share is no help.
+        let mut reference = rare(30.05, 100, -10..0);
+        reference.extend(rare(30.15, 100, -10..0));
+        for k in 0..20 {
+            reference.extend(rare(31.05 + 0.1 * k as f64, 10, -10..0));
+        }
+        let b = Baseline::learn(&reference, 10, FireConfig::default());
+        let p = b.p_fire(b.cell(48.05, 30.05), 180);
+        assert!(p > 0.003 && p < 0.05, "{p}");
+        // The analysis year: the first cell as usual, the second on 1 day in 8.
+        let mut analysis = rare(30.05, 100, 0..1);
+        analysis.extend(rare(30.15, 8, 0..1));
+        for k in 0..20 {
+            analysis.extend(rare(31.05 + 0.1 * k as f64, 10, 0..1));
+        }
+        let (flags, _) = flag(&b, &analysis, |_| true);
+        let cells: std::collections::BTreeSet<Cell> = flags.iter().map(|f| f.cell).collect();
+        assert_eq!(
+            cells.into_iter().collect::<Vec<_>>(),
+            vec![b.cell(48.05, 30.15)],
+            "{flags:?}"
+        );
     }
 }

@@ -1531,11 +1531,22 @@ fn fires(
         sensors_down: &[],
     });
     fs::write(out.join("report.html"), html)?;
+    // Where the flags lie: near the front, or far from any fighting (mostly false alarms).
+    let (mut near, mut far) = (0usize, 0usize);
+    for f in &flags {
+        let (lat, lon) = baseline.centre(f.cell);
+        let d = zones.distance_to_line_m(truce_geo::LatLon::new(lat, lon));
+        near += usize::from(d <= 50_000.0);
+        far += usize::from(d > 150_000.0);
+    }
+    let share = |n: usize| 100.0 * n as f64 / flags.len().max(1) as f64;
     say!(
-        "{} thermal anomalies; {} flagged cell-days in {} recurring cells; wrote {} (fires_weekly.csv, fire_cells.csv, fire_findings.geojson, report.html) in {:.1} s",
+        "{} thermal anomalies; {} flagged cell-days in {} recurring cells ({:.0} % within 50 km of the line, {:.0} % beyond 150 km); wrote {} (fires_weekly.csv, fire_cells.csv, fire_findings.geojson, report.html) in {:.1} s",
         det.len(),
         flags.len(),
         cells.len(),
+        share(near),
+        share(far),
         out.display(),
         t.elapsed().as_secs_f64()
     );
