@@ -155,6 +155,12 @@ pub fn parse(bytes: &[u8]) -> Result<Vec<Row>, FirmsError> {
     Ok(out)
 }
 
+/// The `satellite` values FIRMS serves: MODIS Terra and Aqua (`T`, `A` in some files), VIIRS
+/// on Suomi NPP (`N`), NOAA-20 (`1` or `N20`) and NOAA-21 (`2` or `N21`), Landsat 8 and 9.
+const SATELLITES: [&str; 13] = [
+    "T", "A", "Terra", "Aqua", "N", "NPP", "1", "2", "N20", "N21", "J1", "L8", "L9",
+];
+
 fn field(rec: &csv::ByteRecord, i: Option<usize>) -> Option<&str> {
     i.and_then(|i| rec.get(i))
         .and_then(|f| std::str::from_utf8(f).ok())
@@ -222,6 +228,16 @@ fn row(c: &Columns, rec: &csv::ByteRecord, line: u64) -> Result<Row, (Reason, St
             }
             body.insert(name.into(), json!(v));
         }
+    }
+    if let Some(sat) = field(rec, c.satellite)
+        && !SATELLITES.iter().any(|k| k.eq_ignore_ascii_case(sat))
+    {
+        return Err((
+            Reason::InvalidField,
+            format!(
+                "satellite {sat:?} is not one FIRMS serves (MODIS T, A, Terra, Aqua; VIIRS N, 1, 2, N20, N21; Landsat L8, L9)"
+            ),
+        ));
     }
     for (name, col) in [
         ("satellite", c.satellite),
@@ -323,14 +339,16 @@ mod tests {
 
     #[test]
     fn bad_rows_are_kept_with_line_and_reason() {
-        let text = "latitude,longitude,acq_date,acq_time,confidence\n\
-48.1,37.2,2023-01-01,1200,n\n\
-91.0,37.2,2023-01-01,1200,n\n\
-48.1,37.2,2023-13-01,1200,n\n\
-48.1,37.2,2023-01-01,2575,n\n\
+        let text = "latitude,longitude,acq_date,acq_time,confidence,satellite\n\
+48.1,37.2,2023-01-01,1200,n,N\n\
+91.0,37.2,2023-01-01,1200,n,N\n\
+48.1,37.2,2023-13-01,1200,n,N\n\
+48.1,37.2,2023-01-01,2575,n,N\n\
 48.1,37.2,2023-01-01\n\
-abc,37.2,2023-01-01,1200,n\n\
-48.1,37.2,2023-01-01,1200,x\n";
+abc,37.2,2023-01-01,1200,n,N\n\
+48.1,37.2,2023-01-01,1200,x,N\n\
+48.1,37.2,2023-01-01,1200,n,X9\n\
+48.1,37.2,2023-01-01,1200,n,n20\n";
         let rows = parse(text.as_bytes()).unwrap();
         let bad: Vec<(u64, Reason)> = rows
             .iter()
@@ -348,8 +366,11 @@ abc,37.2,2023-01-01,1200,n\n\
                 (6, Reason::BadFeedRow),
                 (7, Reason::BadFeedRow),
                 (8, Reason::OutOfRange),
+                (9, Reason::InvalidField),
             ]
         );
+        // Satellite codes are matched without regard to case: line 10 is an anomaly.
+        assert_eq!(anomalies(&rows).len(), 2);
         assert!(parse(b"this,is,not\n1,2,3\n").is_err());
         assert!(parse(b"").is_err());
     }
