@@ -513,19 +513,14 @@ pub fn root_of_entries<'a>(entries: impl IntoIterator<Item = &'a [u8]>) -> Resul
 
 /// Parse lower-case or upper-case hexadecimal of a hash.
 pub fn unhex(s: &str) -> Option<Hash> {
-    if s.len() != 2 * HASH_SIZE || !s.is_ascii() {
-        return None;
-    }
     let mut h = [0u8; HASH_SIZE];
-    for (i, b) in h.iter_mut().enumerate() {
-        *b = u8::from_str_radix(&s[2 * i..2 * i + 2], 16).ok()?;
-    }
+    hex::decode_to_slice(s, &mut h).ok()?;
     Some(Hash(h))
 }
 
 /// Lower-case hexadecimal of a hash.
 pub fn hex(h: &Hash) -> String {
-    h.0.iter().map(|b| format!("{b:02x}")).collect()
+    hex::encode(h.0)
 }
 
 #[cfg(test)]

@@ -373,3 +373,17 @@ mod props {
         }
     }
 }
+
+#[test]
+fn hashes_round_trip_through_hex_and_malformed_hex_is_refused() {
+    let h = Hash(std::array::from_fn(|i| (i * 37) as u8));
+    let text = crate::hex(&h);
+    assert_eq!(text.len(), 64);
+    assert_eq!(crate::unhex(&text), Some(h));
+    assert_eq!(crate::unhex(&text.to_uppercase()), Some(h));
+    // A sign, a short or long string, a non-hex digit: not a hash.
+    assert_eq!(crate::unhex(&format!("+{}", &text[1..])), None);
+    assert_eq!(crate::unhex(&text[2..]), None);
+    assert_eq!(crate::unhex(&format!("{text}00")), None);
+    assert_eq!(crate::unhex(&format!("g{}", &text[1..])), None);
+}
