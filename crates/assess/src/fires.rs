@@ -65,10 +65,12 @@ pub struct FireConfig {
     pub region_blocks: i32,
     /// Weight of the national scale in the regional one, in reference detections.
     pub region_prior: f64,
-    /// A cell counts only when its number of flagged days has under this probability under the
-    /// baseline (over the analysis span: rare-fire cells flag each fire, so recurrence alone
-    /// does not make a cell unusual).
+    /// A cell counts only when its number of flagged days, or of strong days, has under this
+    /// probability under the baseline (over the analysis span: rare-fire cells flag each fire,
+    /// so recurrence alone does not make a cell unusual). Split between the two tests.
     pub p_cell: f64,
+    /// A strong day: a flagged day with p at most this (many detections where few burned).
+    pub p_strong: f64,
 }
 
 impl Default for FireConfig {
@@ -85,6 +87,7 @@ impl Default for FireConfig {
             region_blocks: 1,
             region_prior: 100.0,
             p_cell: 0.01,
+            p_strong: 0.001,
         }
     }
 }
@@ -124,6 +127,9 @@ pub struct Baseline {
     national_fire: Vec<f64>,
     /// National counts per day of the year (all cells), for the prior.
     national: Vec<f64>,
+    /// Burned cell-days of the reference years by their count of detections (the last bin
+    /// holds all larger counts): how clustered fire is, for the strong-day test.
+    burn_counts: Vec<u64>,
 }
 
 impl Baseline {
@@ -134,7 +140,11 @@ impl Baseline {
         let mut national = vec![0.0; 366];
         let mut fire_days: BTreeMap<Cell, Vec<u32>> = BTreeMap::new();
         let mut seen = std::collections::BTreeSet::new();
+        let mut per_cell_day: BTreeMap<(Cell, i64), u32> = BTreeMap::new();
         for d in reference {
+            *per_cell_day
+                .entry((cell_of(d.lat, d.lon, config.cell_deg), d.day))
+                .or_default() += 1;
             if seen.insert((cell_of(d.lat, d.lon, config.cell_deg), d.day)) {
                 fire_days
                     .entry(cell_of(d.lat, d.lon, config.cell_deg))
@@ -146,8 +156,13 @@ impl Baseline {
             days.entry(c).or_default().insert(d.day);
             national[doy] += 1.0;
         }
+        let mut burn_counts = vec![0u64; BURN_COUNT_BINS];
+        for n in per_cell_day.values() {
+            burn_counts[(*n as usize).min(BURN_COUNT_BINS - 1)] += 1;
+        }
         Baseline {
             config,
+            burn_counts,
             years: years.max(1) as f64,
             hot_days: days.into_iter().map(|(c, s)| (c, s.len() as u32)).collect(),
             national_fire: (0..366)
@@ -215,6 +230,17 @@ impl Baseline {
         (own + self.config.prior_days * national_rate) / (span + self.config.prior_days)
     }
 
+    /// The share of the reference years' burned cell-days with at least `n` detections
+    /// (1 when there were none to learn from).
+    pub fn burn_share_at_least(&self, n: u32) -> f64 {
+        let total: u64 = self.burn_counts.iter().sum();
+        if total == 0 {
+            return 1.0;
+        }
+        let from = (n as usize).min(BURN_COUNT_BINS - 1);
+        self.burn_counts[from..].iter().sum::<u64>() as f64 / total as f64
+    }
+
     /// The cells with any reference detection.
     pub fn cells(&self) -> impl Iterator<Item = Cell> + '_ {
         self.counts.keys().copied()
@@ -259,6 +285,9 @@ pub struct Flag {
     /// Indexes into the analysis detections.
     pub detections: Vec<usize>,
 }
+
+/// Bins of the burned-day count histogram (counts of 63 and more share the last).
+const BURN_COUNT_BINS: usize = 64;
 
 /// Half-width of the day window of the scales, days.
 const SCALE_WINDOW_DAYS: i64 = 15;
@@ -439,14 +468,34 @@ pub fn flag(
         if flags.len() < cfg.recur_min || last - first < cfg.recur_gap_days {
             continue;
         }
-        let null_flags: f64 = (first_day..=last_day)
-            .map(|day| {
-                let doy = day_of_year(day);
-                let p = 1.0 - (1.0 - baseline.p_fire(c, doy)).powf(regional.scale(c, doy).max(0.0));
-                if p < cfg.p_flag { p } else { 0.0 }
-            })
-            .sum();
-        if poisson_upper_tail(flags.len() as u32, null_flags) < cfg.p_cell {
+        // Under the baseline, on each day of the span: the chance of a flagged day (the cell
+        // burns while burning had under `p_flag` probability) and of a strong one (its p at most
+        // `p_strong`: burning at all was that unlikely, or the count reached what a Poisson
+        // day allows at that level, at the rate such counts come in the reference years).
+        let (mut null_flags, mut null_strong) = (0.0, 0.0);
+        for day in first_day..=last_day {
+            let doy = day_of_year(day);
+            let scale = regional.scale(c, doy).max(0.0);
+            let p = 1.0 - (1.0 - baseline.p_fire(c, doy)).powf(scale);
+            if p >= cfg.p_flag {
+                continue;
+            }
+            null_flags += p;
+            null_strong += if p <= cfg.p_strong {
+                p
+            } else {
+                let expected = baseline.expected(c, doy) * scale;
+                let mut n = 1u32;
+                while n < BURN_COUNT_BINS as u32 && poisson_upper_tail(n, expected) > cfg.p_strong {
+                    n += 1;
+                }
+                p * baseline.burn_share_at_least(n)
+            };
+        }
+        let strong = flags.iter().filter(|f| f.p <= cfg.p_strong).count() as u32;
+        let p_many = poisson_upper_tail(flags.len() as u32, null_flags);
+        let p_strong = poisson_upper_tail(strong, null_strong);
+        if p_many.min(p_strong) < 0.5 * cfg.p_cell {
             out.extend(flags);
         }
     }
@@ -522,10 +571,10 @@ mod tests {
                 day: day0 + d,
             });
         }
-        // War: 6 detections on 20 days from day 100 to 290 in a cell that never burned (its
-        // neighbours burn on 1 day in 20, so a few fire days would be no news); 6 on day 200
-        // in another.
-        for d in (100..300).step_by(10) {
+        // War: 6 detections on days 100, 130 and 160 in a cell that never burned (its
+        // neighbours burn on 1 day in 20, so three fire days alone would be no news; six
+        // detections a day, where burned days have one, are); 6 on day 200 in another.
+        for d in [100, 130, 160] {
             for _ in 0..6 {
                 analysis.push(Detection {
                     lat: 48.55,
@@ -545,7 +594,7 @@ mod tests {
         let cells: std::collections::BTreeSet<Cell> = flags.iter().map(|f| f.cell).collect();
         assert_eq!(cells.len(), 1, "{flags:?}");
         assert!(cells.contains(&b.cell(48.55, 30.35)));
-        assert_eq!(flags.len(), 20);
+        assert_eq!(flags.len(), 3);
         assert!(flags.iter().all(|f| f.p < 0.05 && f.count >= 6));
         // The steady cells set the scale: about 1.
         assert!((scale[150] - 1.0).abs() < 0.2, "{}", scale[150]);

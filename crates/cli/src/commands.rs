@@ -1221,7 +1221,10 @@ pub(crate) fn report(
     let pub_path = PathBuf::from(format!("{}.pub", key.display()));
     let vkey = String::from_utf8(read(&pub_path)?)?.trim().to_string();
     let previous_bytes = previous.map(read).transpose()?;
-    let bundle = truce_report::bundle::make(&truce_report::bundle::Parts {
+    fs::create_dir_all(&out).with_context(|| format!("cannot create {}", out.display()))?;
+    // The bundle (most of the work: every envelope, the proofs, a signature over 180 MB for a
+    // day) is built and written on its own thread while this one writes the report and exports.
+    let parts = truce_report::bundle::Parts {
         store: &store,
         agreement: &agreement_bytes,
         registry: &registry_bytes,
@@ -1231,52 +1234,78 @@ pub(crate) fn report(
         mission_vkey: &vkey,
         previous: previous_bytes.as_deref(),
         window: window.clone(),
-    })?;
-    let previous_findings = match &previous_bytes {
-        Some(b) => truce_report::bundle::open(b)?
-            .body()
-            .and_then(|v| v["findings"].as_str().map(str::to_owned))
-            .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
-            .and_then(|v| v["features"].as_array().map(Vec::len)),
-        None => None,
     };
-    let findings: serde_json::Value = serde_json::from_str(&findings_text)?;
-    let agreement_json: serde_json::Value = serde_json::from_slice(&agreement_bytes)?;
-    let checkpoint = String::from_utf8(store.evidence().latest_checkpoint().unwrap_or_default())?;
-    let mut statuses = Vec::new();
-    let log = store.evidence();
-    for i in 0..log.size() {
-        let entry = log.entry(i)?;
-        // Only payloads that name the kind are parsed (a day's log holds 160,000 envelopes and
-        // a few hundred status reports).
-        if let Ok(jws) = truce_ingest::jws::parse(&entry)
-            && memchr::memmem::find(&jws.payload, b"sensor_status").is_some()
-            && let Ok(v) = serde_json::from_slice::<serde_json::Value>(&jws.payload)
-            && v["kind"] == "sensor_status"
-        {
-            statuses.push(v);
-        }
-    }
-    let sensors_down = truce_report::html::down_periods(&statuses);
-    let html = truce_report::html::html(&truce_report::html::Inputs {
-        agreement: &agreement_json,
-        findings: &findings,
-        summary: &summary,
-        previous_findings,
-        checkpoint: &checkpoint,
-        sensors_down: &sensors_down,
+    // Written under a temporary name and renamed when whole: a failed run leaves no bundle
+    // that looks complete.
+    let bundle_path = out.join("report.truce-bundle.partial");
+    let (bundle_len, rest) = std::thread::scope(|scope| {
+        let bundle = scope.spawn(|| -> Result<u64> {
+            let file = fs::File::create(&bundle_path)
+                .with_context(|| format!("cannot create {}", bundle_path.display()))?;
+            let mut w = std::io::BufWriter::with_capacity(1 << 20, file);
+            Ok(truce_report::bundle::make_to(&parts, &mut w)?)
+        });
+        let rest = (|| -> Result<()> {
+            let previous_findings = match &previous_bytes {
+                Some(b) => truce_report::bundle::open(b)?
+                    .body()
+                    .and_then(|v| v["findings"].as_str().map(str::to_owned))
+                    .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+                    .and_then(|v| v["features"].as_array().map(Vec::len)),
+                None => None,
+            };
+            let findings: serde_json::Value = serde_json::from_str(&findings_text)?;
+            let agreement_json: serde_json::Value = serde_json::from_slice(&agreement_bytes)?;
+            let checkpoint =
+                String::from_utf8(store.evidence().latest_checkpoint().unwrap_or_default())?;
+            let mut statuses = Vec::new();
+            let log = store.evidence();
+            for i in 0..log.size() {
+                let entry = log.entry(i)?;
+                // Only payloads that name the kind are parsed (a day's log holds 200,000
+                // envelopes and a few hundred status reports).
+                if let Ok(jws) = truce_ingest::jws::parse(&entry)
+                    && memchr::memmem::find(&jws.payload, b"sensor_status").is_some()
+                    && let Ok(v) = serde_json::from_slice::<serde_json::Value>(&jws.payload)
+                    && v["kind"] == "sensor_status"
+                {
+                    statuses.push(v);
+                }
+            }
+            let sensors_down = truce_report::html::down_periods(&statuses);
+            let html = truce_report::html::html(&truce_report::html::Inputs {
+                agreement: &agreement_json,
+                findings: &findings,
+                summary: &summary,
+                previous_findings,
+                checkpoint: &checkpoint,
+                sensors_down: &sensors_down,
+            });
+            fs::write(out.join("report.html"), html)?;
+            fs::write(out.join("findings.kml"), truce_report::html::kml(&findings))?;
+            fs::write(out.join("findings.cot"), truce_report::html::cot(&findings))?;
+            fs::write(out.join("violations.geojson"), &findings_text)?;
+            fs::write(out.join("events.geojson"), &events_text)?;
+            Ok(())
+        })();
+        let bundle = bundle
+            .join()
+            .unwrap_or_else(|_| Err(anyhow::anyhow!("building the bundle panicked")));
+        (bundle, rest)
     });
-    fs::create_dir_all(&out).with_context(|| format!("cannot create {}", out.display()))?;
-    fs::write(out.join("report.html"), html)?;
-    fs::write(out.join("findings.kml"), truce_report::html::kml(&findings))?;
-    fs::write(out.join("findings.cot"), truce_report::html::cot(&findings))?;
-    fs::write(out.join("violations.geojson"), &findings_text)?;
-    fs::write(out.join("events.geojson"), &events_text)?;
-    fs::write(out.join("report.truce-bundle"), &bundle)?;
+    let bundle_len = match (rest, bundle_len) {
+        (Ok(()), Ok(n)) => n,
+        (rest, bundle) => {
+            let _ = fs::remove_file(&bundle_path);
+            rest?;
+            bundle?
+        }
+    };
+    fs::rename(&bundle_path, out.join("report.truce-bundle"))?;
     say!(
         "wrote {} (report.html, findings.kml, findings.cot, violations.geojson, events.geojson, report.truce-bundle: {} bytes) in {:.1} s",
         out.display(),
-        bundle.len(),
+        bundle_len,
         t.elapsed().as_secs_f64()
     );
     Ok(ExitCode::SUCCESS)

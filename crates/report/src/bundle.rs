@@ -120,6 +120,14 @@ fn hexes(p: &[Hash]) -> Value {
 
 /// Build a bundle's bytes.
 pub fn make(parts: &Parts<'_>) -> Result<Vec<u8>> {
+    let mut out = Vec::new();
+    make_to(parts, &mut out)?;
+    Ok(out)
+}
+
+/// Build a bundle and write it to `out` (a day's bundle is about 180 MB: written from the
+/// serialised body, never copied into a second buffer). Returns its length in bytes.
+pub fn make_to(parts: &Parts<'_>, out: &mut impl std::io::Write) -> Result<u64> {
     let log = parts.store.evidence();
     let size = log.size();
     let checkpoint = log
@@ -174,7 +182,8 @@ pub fn make(parts: &Parts<'_>) -> Result<Vec<u8>> {
         truce_version: env!("CARGO_PKG_VERSION"),
         window: parts.window.to_json(),
     };
-    seal(&serde_json::to_vec_pretty(&body)?, parts.mission)
+    let body = serde_json::to_vec_pretty(&body)?;
+    seal_to(&body, parts.mission, out)
 }
 
 /// A cited envelope's inclusion proof.
@@ -207,12 +216,21 @@ struct Body<'a> {
 
 /// Wrap a body in the bundle container and sign it with the mission's key.
 pub fn seal(body: &[u8], mission: &LogSigner) -> Result<Vec<u8>> {
+    let mut out = Vec::with_capacity(body.len() + 256);
+    seal_to(body, mission, &mut out)?;
+    Ok(out)
+}
+
+/// [`seal`], written to `out`. Returns the bundle's length in bytes.
+pub fn seal_to(body: &[u8], mission: &LogSigner, out: &mut impl std::io::Write) -> Result<u64> {
     let digest: [u8; 32] = Sha256::digest(body).into();
     let note = mission.sign(body.len() as u64, Hash(digest))?;
-    let mut out = format!("{MAGIC}{VERSION}\n{}\n", body.len()).into_bytes();
-    out.extend_from_slice(body);
-    out.extend_from_slice(&note);
-    Ok(out)
+    let head = format!("{MAGIC}{VERSION}\n{}\n", body.len());
+    out.write_all(head.as_bytes())?;
+    out.write_all(body)?;
+    out.write_all(&note)?;
+    out.flush()?;
+    Ok((head.len() + body.len() + note.len()) as u64)
 }
 
 /// A bundle split into its parts, signature not yet checked.
