@@ -1043,6 +1043,7 @@ fn process(
         merge(&mut total, &s);
     }
     store.checkpoint()?;
+    let ingested = t.elapsed().as_secs_f64();
     let log = store.evidence();
     let mut entries = Vec::with_capacity(log.size() as usize);
     for i in 0..log.size() {
@@ -1053,6 +1054,7 @@ fn process(
     spinner.enable_steady_tick(std::time::Duration::from_millis(120));
     let analysis = truce_report::analyse(agreement, &registry, &entries)?;
     spinner.finish_and_clear();
+    let analysed = t.elapsed().as_secs_f64();
     let output = &analysis.output;
     fs::write(out.join("events.geojson"), &analysis.events_text)?;
     fs::write(out.join("violations.geojson"), &analysis.findings_text)?;
@@ -1108,10 +1110,14 @@ fn process(
     for ((kind, party, grade), n) in &table {
         say!("  {kind:<28}{party:<7}{grade:<11}{n:>7}");
     }
+    let secs = t.elapsed().as_secs_f64();
     say!(
-        "wrote {} in {:.1} s",
+        "wrote {} in {:.1} s (ingest and log {:.1} s, association, location and assessment {:.1} s, writing {:.1} s)",
         out.display(),
-        t.elapsed().as_secs_f64()
+        secs,
+        ingested,
+        analysed - ingested,
+        secs - analysed
     );
     Ok(ExitCode::SUCCESS)
 }
