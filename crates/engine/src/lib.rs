@@ -421,7 +421,9 @@ pub fn run(input: &Input, config: &Config) -> Output {
         })
         .collect();
 
-    // Radar fixes: fuse with an event of the same kind and time, else stand alone.
+    // Radar fixes: fuse with an event of the same kind and time, else stand alone. A track is
+    // one projectile (FORMATS), so an event takes at most one track from each radar: two tracks
+    // of one radar within the gates are two rounds (a volley's guns, a salvo's rockets).
     fixes.sort_by(|a, b| {
         a.1.time_s
             .total_cmp(&b.1.time_s)
@@ -437,7 +439,13 @@ pub fn run(input: &Input, config: &Config) -> Output {
             .iter()
             .enumerate()
             .take_while(|(_, e)| e.time <= hi)
-            .filter(|(_, e)| e.kind == kind)
+            .filter(|(_, e)| {
+                e.kind == kind
+                    && !e
+                        .evidence
+                        .iter()
+                        .any(|r| r.sensor == ev.observation.sensor && r.kind == "radar_track")
+            })
             .map(|(k, e)| {
                 (
                     start + k,
@@ -646,5 +654,77 @@ mod tests {
         widen_for_neighbours(&mut events);
         assert!((events[0].cov[0] - 400.0 - 300.0 * 300.0).abs() < 100.0);
         assert_eq!(events[1].cov, [400.0, 0.0, 400.0]);
+    }
+
+    /// A radar track is one projectile: two tracks of one radar are two launches even where
+    /// the gates would pass them as one; a second radar's track of the same projectile, or an
+    /// acoustic event, fuses with it.
+    #[test]
+    fn one_radar_never_merges_two_of_its_own_tracks() {
+        let key =
+            r#"{"kty":"OKP","crv":"Ed25519","x":"xZ3AYm6voX5fyakbAhfek7sfv-QAdZC9fUxJdDfZrds"}"#;
+        let sensor = |id: &str, lat: f64| {
+            format!(
+                r#"{{"id":"{id}","kind":"radar","owner":"{id}","key":{key},"position":{{"lat":{lat},"lon":37.5,"alt_m":0}},"timing_sigma_s":0.001,"active_until":null}}"#
+            )
+        };
+        let registry = SensorRegistry::from_json(
+            format!(
+                r#"{{"sensors":[{},{}]}}"#,
+                sensor("RD-1", 48.0),
+                sensor("RD-2", 48.1)
+            )
+            .as_bytes(),
+        )
+        .unwrap();
+        let a = LatLon::new(48.3, 37.6);
+        let b = truce_geo::direct(a, 90.0, 130.0);
+        let track = |i: u64, radar: &str, p: LatLon, t: &str| {
+            let json = format!(
+                r#"{{"v":1,"sensor":"{radar}","seq":{i},"time":"{t}","kind":"radar_track","launch":{{"lat":{},"lon":{},"sigma_m":70.0,"time":"{t}"}},"projectile":"artillery"}}"#,
+                p.lat_deg, p.lon_deg
+            );
+            Evidence {
+                leaf_index: i,
+                leaf_hash: format!("{i:064x}"),
+                observation: truce_model::Observation::from_json(json.as_bytes()).unwrap(),
+            }
+        };
+        let input = Input {
+            agreement: None,
+            registry,
+            observations: vec![
+                // RD-1 tracks two guns 130 m apart, half a second apart: within every gate.
+                track(0, "RD-1", a, "2026-01-12T10:00:00Z"),
+                track(1, "RD-1", b, "2026-01-12T10:00:00.5Z"),
+                // RD-2 tracks the first gun's round.
+                track(
+                    2,
+                    "RD-2",
+                    truce_geo::direct(a, 0.0, 20.0),
+                    "2026-01-12T10:00:00.05Z",
+                ),
+            ],
+        };
+        let out = run(&input, &Config::default());
+        let firings: Vec<&Event> = out
+            .events
+            .iter()
+            .filter(|e| e.kind == EventKind::Firing)
+            .collect();
+        assert_eq!(firings.len(), 2, "{firings:#?}");
+        let radars =
+            |e: &Event| -> Vec<String> { e.evidence.iter().map(|r| r.sensor.clone()).collect() };
+        let mut held: Vec<Vec<String>> = firings.iter().map(|e| radars(e)).collect();
+        held.sort();
+        assert_eq!(
+            held,
+            vec![vec!["RD-1".to_string()], vec!["RD-1".into(), "RD-2".into()]]
+        );
+        // The fused event is the first gun's, near a; the other is the second gun's, at b.
+        for e in &firings {
+            let want = if e.evidence.len() == 2 { a } else { b };
+            assert!(truce_geo::distance_m(e.pos, want) < 60.0, "{e:?}");
+        }
     }
 }
