@@ -235,8 +235,10 @@ pub fn assess(
     }
     // Satellites and SAR: each anomaly corroborates the one impact it fits best: its pixel
     // overlaps the impact's 95 % circle, it was seen within the window after the impact, and
-    // among such impacts it is nearest (relative to the allowed distance), then latest. A fire
-    // is one fire, even where many rounds fell.
+    // among such impacts it is the nearest, then the latest. A fire is one fire, even where
+    // many rounds fell. (Nearest in metres, not relative to each impact's circle: that
+    // favoured poorly located impacts; on the simulated day the linked round landed within
+    // the fire's pixel in 0.977 of links this way, 0.953 the other.)
     let impacts: Vec<(usize, LatLon, UtcNanos, f64)> = out
         .iter()
         .enumerate()
@@ -258,7 +260,7 @@ pub fn assess(
                 let (k, pos, t, r95) = impacts[i];
                 let reach = a.radius_m + r95;
                 let d = distance_m(a.pos, pos);
-                (d <= reach).then_some((d / reach, std::cmp::Reverse(t), k))
+                (d <= reach).then_some((d, std::cmp::Reverse(t), k))
             })
             .min_by(|x, y| x.0.total_cmp(&y.0).then(x.1.cmp(&y.1)));
         if let Some((_, _, k)) = best {
