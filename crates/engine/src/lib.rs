@@ -176,6 +176,30 @@ fn widen_for_neighbours(events: &mut [Event]) {
     }
 }
 
+/// One end of a radar track, as the fusion sees it.
+struct RadarFix<'a> {
+    /// Launch (firing) or impact.
+    kind: EventKind,
+    /// This end.
+    fix: Fix,
+    /// The track's other end (the impact of a launch fix and the other way round).
+    other: Option<Fix>,
+    /// The track.
+    ev: &'a Evidence,
+    /// The class its projectile implies.
+    class: Option<WeaponClass>,
+}
+
+/// One-sigma error of a radar track's launch or impact time, seconds: an assumption (FORMATS
+/// gives none); weapon-locating radars extrapolate a track of many samples a second.
+pub const RADAR_TIME_SIGMA_S: f64 = 0.1;
+
+/// chi-square(3) 0.99 quantile: the gate of two radar tracks' one end (position and time).
+const CHI2_3_99: f64 = 11.344_866_730_144_373;
+
+/// chi-square(6) 0.99 quantile: the gate of two radar tracks' both ends.
+const CHI2_6_99: f64 = 16.811_893_829_770_93;
+
 /// Diagnostics: counts by reason of what the stages skipped.
 pub type Diagnostics = BTreeMap<String, u64>;
 
@@ -218,7 +242,7 @@ pub fn run(input: &Input, config: &Config) -> Output {
     let mut station_of: BTreeMap<String, usize> = BTreeMap::new();
     let mut picks: Vec<Pick> = Vec::new();
     let mut met: Vec<MetReport> = Vec::new();
-    let mut fixes: Vec<(EventKind, Fix, &Evidence, Option<WeaponClass>)> = Vec::new();
+    let mut fixes: Vec<RadarFix<'_>> = Vec::new();
     let mut sightings: Vec<Sighting> = Vec::new();
     let mut anomalies: Vec<findings::Anomaly> = Vec::new();
     for ev in &input.observations {
@@ -342,21 +366,28 @@ pub fn run(input: &Input, config: &Config) -> Output {
                     truce_model::Projectile::Mortar => Some(WeaponClass::Mortar),
                     _ => None,
                 };
-                for (kind, pt) in [
-                    (EventKind::Firing, &t.launch),
-                    (EventKind::Impact, &t.impact),
+                let fix = |pt: &Option<truce_model::TrackPoint>| {
+                    pt.as_ref().map(|pt| {
+                        Fix::circular(
+                            LatLon::new(pt.lat_deg, pt.lon_deg),
+                            pt.sigma_m,
+                            secs(pt.time),
+                        )
+                    })
+                };
+                let (launch, impact) = (fix(&t.launch), fix(&t.impact));
+                for (kind, this, other) in [
+                    (EventKind::Firing, launch, impact),
+                    (EventKind::Impact, impact, launch),
                 ] {
-                    if let Some(pt) = pt {
-                        fixes.push((
+                    if let Some(fix) = this {
+                        fixes.push(RadarFix {
                             kind,
-                            Fix::circular(
-                                LatLon::new(pt.lat_deg, pt.lon_deg),
-                                pt.sigma_m,
-                                secs(pt.time),
-                            ),
+                            fix,
+                            other,
                             ev,
                             class,
-                        ));
+                        });
                     }
                 }
             }
@@ -425,12 +456,28 @@ pub fn run(input: &Input, config: &Config) -> Output {
     // one projectile (FORMATS), so an event takes at most one track from each radar: two tracks
     // of one radar within the gates are two rounds (a volley's guns, a salvo's rockets).
     fixes.sort_by(|a, b| {
-        a.1.time_s
-            .total_cmp(&b.1.time_s)
-            .then(a.2.leaf_index.cmp(&b.2.leaf_index))
+        a.fix
+            .time_s
+            .total_cmp(&b.fix.time_s)
+            .then(a.ev.leaf_index.cmp(&b.ev.leaf_index))
     });
     events.sort_by_key(|e| e.time);
-    for (kind, fix, ev, class) in fixes {
+    // The radar track an event already holds, as its fix of the event's kind and its other end
+    // (beside `events`, index for index). Two radars' tracks of one projectile agree at both
+    // ends, in place and in time to a tenth of a second; two rounds of one launcher or battery
+    // (a ripple's rockets half a second apart, a volley's guns a second) share a launch place
+    // but fall hundreds of metres apart. So a second radar's track joins an event holding a
+    // track only if both ends gate, times included; an acoustic event's origin time is too
+    // loose for that and is only windowed.
+    let mut held: Vec<Option<(Fix, Option<Fix>)>> = vec![None; events.len()];
+    for RadarFix {
+        kind,
+        fix,
+        other,
+        ev,
+        class,
+    } in fixes
+    {
         let t = epoch.add_secs_f64(fix.time_s);
         let lo = UtcNanos(t.0 - (config.fuse_time_gate_s * 1e9) as i64);
         let hi = UtcNanos(t.0 + (config.fuse_time_gate_s * 1e9) as i64);
@@ -446,20 +493,36 @@ pub fn run(input: &Input, config: &Config) -> Output {
                         .iter()
                         .any(|r| r.sensor == ev.observation.sensor && r.kind == "radar_track")
             })
-            .map(|(k, e)| {
-                (
-                    start + k,
-                    gate(
-                        &fix,
-                        &Fix {
-                            pos: e.pos,
-                            cov: e.cov,
-                            time_s: secs(e.time),
-                        },
-                    ),
-                )
+            .filter_map(|(k, e)| {
+                let g = gate(
+                    &fix,
+                    &Fix {
+                        pos: e.pos,
+                        cov: e.cov,
+                        time_s: secs(e.time),
+                    },
+                );
+                match &held[start + k] {
+                    Some((mine, my_other)) => {
+                        let track_gate = |a: &Fix, b: &Fix| {
+                            let dt = (a.time_s - b.time_s)
+                                / (RADAR_TIME_SIGMA_S * std::f64::consts::SQRT_2);
+                            gate(a, b) + dt * dt
+                        };
+                        match (&other, my_other) {
+                            (Some(o), Some(m)) => {
+                                let g = track_gate(&fix, mine) + track_gate(o, m);
+                                (g < CHI2_6_99).then_some((start + k, g))
+                            }
+                            _ => {
+                                let g = track_gate(&fix, mine);
+                                (g < CHI2_3_99).then_some((start + k, g))
+                            }
+                        }
+                    }
+                    None => (g < CHI2_2_99).then_some((start + k, g)),
+                }
             })
-            .filter(|(_, g)| *g < CHI2_2_99)
             .min_by(|a, b| a.1.total_cmp(&b.1));
         match best {
             Some((k, _)) => {
@@ -478,6 +541,7 @@ pub fn run(input: &Input, config: &Config) -> Output {
                 if e.method == "acoustic" {
                     e.method = "acoustic+radar".into();
                 }
+                held[k].get_or_insert((fix, other));
                 e.time_end = e.time_end.max(ev.observation.time);
             }
             None => {
@@ -496,6 +560,7 @@ pub fn run(input: &Input, config: &Config) -> Output {
                 };
                 let at = events.partition_point(|x| x.time <= e.time);
                 events.insert(at, e);
+                held.insert(at, Some((fix, other)));
             }
         }
     }
@@ -726,5 +791,37 @@ mod tests {
             let want = if e.evidence.len() == 2 { a } else { b };
             assert!(truce_geo::distance_m(e.pos, want) < 60.0, "{e:?}");
         }
+
+        // Two radars, one launcher, two rockets fired together: the launches gate, the impacts
+        // (400 m apart, known to 30 m) do not, so they are two rounds; the same rocket seen by
+        // both radars is one.
+        let full = |i: u64, radar: &str, impact: LatLon| {
+            let t = "2026-01-12T12:00:00Z";
+            let json = format!(
+                r#"{{"v":1,"sensor":"{radar}","seq":{i},"time":"{t}","kind":"radar_track","launch":{{"lat":{},"lon":{},"sigma_m":70.0,"time":"{t}"}},"impact":{{"lat":{},"lon":{},"sigma_m":30.0,"time":"2026-01-12T12:00:40Z"}},"projectile":"rocket"}}"#,
+                a.lat_deg, a.lon_deg, impact.lat_deg, impact.lon_deg
+            );
+            Evidence {
+                leaf_index: i,
+                leaf_hash: format!("{i:064x}"),
+                observation: truce_model::Observation::from_json(json.as_bytes()).unwrap(),
+            }
+        };
+        let impact = truce_geo::direct(a, 90.0, 15_000.0);
+        let apart = truce_geo::direct(impact, 0.0, 400.0);
+        let count = |second: LatLon| {
+            let input = Input {
+                agreement: None,
+                registry: input.registry.clone(),
+                observations: vec![full(10, "RD-1", impact), full(11, "RD-2", second)],
+            };
+            let out = run(&input, &Config::default());
+            out.events
+                .iter()
+                .filter(|e| e.kind == EventKind::Firing)
+                .count()
+        };
+        assert_eq!(count(apart), 2);
+        assert_eq!(count(truce_geo::direct(impact, 0.0, 20.0)), 1);
     }
 }
