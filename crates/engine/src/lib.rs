@@ -126,10 +126,10 @@ pub const NEIGHBOUR_WINDOW_S: f64 = 10.0;
 /// location is then a blend of theirs, which the fit's own covariance (stated pick errors,
 /// this event's picks) cannot show. The scatter of the neighbours' positions about the event
 /// (second moments, n - 1 weights, the event itself counted at zero) is added, so the ellipse
-/// covers whichever of those rounds it stands for. The same holds for a radar event fused
-/// from several radars' fixes: the fusion gate passes fixes of two launchers 130 m apart when
-/// each is known to 70 m, and the fused ellipse is smaller than either. A single radar track
-/// is one projectile, and is left as it is. Measured on the simulated day: 95 % ellipses held
+/// covers whichever of those rounds it stands for. The same is done to a radar event fused
+/// from several radars' tracks (their gates can pass tracks of two rounds fired together from
+/// one place, and the fused ellipse is smaller than either). A single radar track is one
+/// projectile, and is left as it is. Measured on the simulated day: 95 % ellipses held
 /// the truth 76 % of the time without this, 94 % with it (acoustic events only: 89 %); events
 /// whose picks all come from one round held it 88-95 % of the time already.
 fn widen_for_neighbours(events: &mut [Event]) {
@@ -470,6 +470,17 @@ pub fn run(input: &Input, config: &Config) -> Output {
     // track only if both ends gate, times included; an acoustic event's origin time is too
     // loose for that and is only windowed.
     let mut held: Vec<Option<(Fix, Option<Fix>)>> = vec![None; events.len()];
+    // Each acoustic event as the fusion sees it: with its association uncertainty (the scatter
+    // of the rounds about it it may have blended, as the ellipses get below). A blend of a
+    // salvo's rockets, located between them, then fuses with a radar track of one of them
+    // instead of standing beside it as a second finding of that round, and the fused place
+    // leans on the radar. Day: precision 0.976 -> 0.983, recall 0.855 -> 0.847; a three-hour
+    // stress run: 0.954 -> 0.969, 0.855 -> 0.846.
+    let mut gate_cov: Vec<[f64; 3]> = {
+        let mut widened = events.clone();
+        widen_for_neighbours(&mut widened);
+        widened.iter().map(|e| e.cov).collect()
+    };
     for RadarFix {
         kind,
         fix,
@@ -498,7 +509,7 @@ pub fn run(input: &Input, config: &Config) -> Output {
                     &fix,
                     &Fix {
                         pos: e.pos,
-                        cov: e.cov,
+                        cov: gate_cov[start + k],
                         time_s: secs(e.time),
                     },
                 );
@@ -529,12 +540,13 @@ pub fn run(input: &Input, config: &Config) -> Output {
                 let e = &mut events[k];
                 let own = Fix {
                     pos: e.pos,
-                    cov: e.cov,
+                    cov: gate_cov[k],
                     time_s: secs(e.time),
                 };
                 if let Some(f) = fuse(&own, &fix) {
                     e.pos = f.pos;
                     e.cov = f.cov;
+                    gate_cov[k] = f.cov;
                 }
                 e.evidence.push(reference(ev));
                 e.weapon_class = e.weapon_class.or(class);
@@ -561,6 +573,7 @@ pub fn run(input: &Input, config: &Config) -> Output {
                 let at = events.partition_point(|x| x.time <= e.time);
                 events.insert(at, e);
                 held.insert(at, Some((fix, other)));
+                gate_cov.insert(at, fix.cov);
             }
         }
     }
