@@ -6,24 +6,11 @@
 
 #![allow(clippy::unwrap_used)]
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use truce_assess::Zones;
 use truce_assess::fires::{Baseline, Detection, FireConfig, flag};
 use truce_geo::LatLon;
-
-fn shared() -> Option<PathBuf> {
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data");
-    if p.is_dir() {
-        Some(p)
-    } else {
-        eprintln!(
-            "skipped: {} not found (real data lives in ../shared/data)",
-            p.display()
-        );
-        None
-    }
-}
 
 fn detections(file: &Path) -> Vec<Detection> {
     let rows = truce_ingest::firms::parse(&std::fs::read(file).unwrap()).unwrap();
@@ -41,7 +28,9 @@ fn detections(file: &Path) -> Vec<Detection> {
 
 #[test]
 fn a_war_year_is_flagged_near_the_front_and_a_peace_year_is_not() {
-    let Some(data) = shared() else { return };
+    let Some(data) = truce_sim::shared_data() else {
+        return;
+    };
     let years = data.join("firms-ukraine-yearly");
     let reference: Vec<Detection> = [2012, 2013, 2016, 2018, 2020, 2021]
         .iter()

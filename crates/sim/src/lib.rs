@@ -19,6 +19,22 @@ use ed25519_dalek::SigningKey;
 use sha2::{Digest, Sha256};
 use truce_model::{Jwk, Position, Sensor, SensorKind};
 
+/// The workplace's read-only real data sets (`../shared/data` beside the repository), if
+/// present. Tests that need them skip with this message where they are absent (a fresh machine
+/// outside the workplace has none).
+pub fn shared_data() -> Option<std::path::PathBuf> {
+    let p = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data");
+    if p.is_dir() {
+        Some(p)
+    } else {
+        eprintln!(
+            "skipped: {} not found (real data lives in ../shared/data)",
+            p.display()
+        );
+        None
+    }
+}
+
 /// A deterministic Ed25519 key for test data: SHA-256 of `truce-sim/<name>`. Never use for real
 /// sensors.
 pub fn test_key(name: &str) -> SigningKey {

@@ -4,28 +4,13 @@
 
 #![allow(clippy::unwrap_used)]
 
-use std::path::PathBuf;
-
 use truce_assess::Zones;
 use truce_geo::LatLon;
 use truce_model::Agreement;
 use truce_sim::agreements::{occupation, occupied_polygons};
 
-fn shared() -> Option<PathBuf> {
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data");
-    if p.is_dir() {
-        Some(p)
-    } else {
-        eprintln!(
-            "skipped: {} not found (real data lives in ../shared/data)",
-            p.display()
-        );
-        None
-    }
-}
-
 fn build(snapshot: &str) -> Option<Zones> {
-    let data = shared()?;
+    let data = truce_sim::shared_data()?;
     let occupied = occupied_polygons(&std::fs::read(data.join(snapshot)).unwrap()).unwrap();
     let admin = std::fs::read(
         data.join("ukraine-admin-boundaries/geoBoundaries-UKR-ADM1_simplified.geojson"),
@@ -162,7 +147,7 @@ fn isw_spring_2023() {
 fn mapinvestigation_2014_positions_fall_on_their_side_of_the_border() {
     use geo::{BooleanOps, Contains, MultiPolygon, Polygon, Rect, coord};
     use serde_json::{Value, json};
-    let Some(data) = shared() else {
+    let Some(data) = truce_sim::shared_data() else {
         return;
     };
     let admin = std::fs::read(
