@@ -119,8 +119,9 @@ pub fn assess(
             .cmp(&b.time)
             .then(a.evidence.leaf_index.cmp(&b.evidence.leaf_index))
     });
-    // Link impacts to firings: each firing takes the unclaimed impact whose implied speed is
-    // plausible and whose time is nearest after it (ties: the lower index). Impacts are scanned
+    // Link impacts to firings: first by a shared radar track; then each firing left takes the
+    // unclaimed impact whose implied speed is plausible and whose time is nearest after it
+    // (ties: the lower index). Impacts are scanned
     // in time order from the firing's time, up to the longest flight possible at the lowest
     // speed; chord distances (never longer than geodesic ones, and shorter by a known factor)
     // reject most pairs before a geodesic is computed.
@@ -149,10 +150,39 @@ pub fn assess(
         .filter(|&j| events[j].kind == EventKind::Impact)
         .collect();
     impacts.sort_by_key(|&j| (events[j].time, j));
+    // A radar track is one projectile with its launch and its impact: a firing and an impact
+    // event citing the same track are the same round, whatever the heuristics below would say.
+    let mut impact_of_track: BTreeMap<u64, usize> = BTreeMap::new();
+    for &j in &impacts {
+        for r in events[j]
+            .evidence
+            .iter()
+            .filter(|r| r.kind == "radar_track")
+        {
+            impact_of_track.entry(r.leaf_index).or_insert(j);
+        }
+    }
     for (i, f) in events
         .iter()
         .enumerate()
         .filter(|(_, e)| e.kind == EventKind::Firing)
+    {
+        let same_round = f
+            .evidence
+            .iter()
+            .filter(|r| r.kind == "radar_track")
+            .filter_map(|r| impact_of_track.get(&r.leaf_index).copied())
+            .find(|&j| !claimed[j]);
+        if let Some(j) = same_round {
+            claimed[j] = true;
+            links.insert(i, j);
+        }
+    }
+    let linked_by_track: Vec<bool> = (0..events.len()).map(|i| links.contains_key(&i)).collect();
+    for (i, f) in events
+        .iter()
+        .enumerate()
+        .filter(|(i, e)| e.kind == EventKind::Firing && !linked_by_track[*i])
     {
         let start = impacts.partition_point(|&j| events[j].time <= f.time);
         let mut best = None;
@@ -461,6 +491,33 @@ mod tests {
         // The unlinked impact is an impact finding without a party; the firing before the
         // agreement took effect is no finding at all.
         assert_eq!((f[1].kind, f[1].party.as_deref()), ("impact", None));
+    }
+
+    /// Two rounds of one launcher, both tracked by a radar: each firing takes the impact of
+    /// its own track, though the heuristic (the first plausible impact after it) would give
+    /// the first firing the second round's earlier impact.
+    #[test]
+    fn a_radar_track_links_its_own_launch_and_impact() {
+        let launch = LatLon::new(48.2, 37.5);
+        let track = |i: u64| evidence(i, "RD-1", "radar_track");
+        let mut first = event(EventKind::Firing, launch, "2026-01-12T10:00:00Z", 1);
+        first.evidence = vec![track(10)];
+        let mut second = event(EventKind::Firing, launch, "2026-01-12T10:00:00.5Z", 2);
+        second.evidence = vec![track(11)];
+        // The first round flies longer (it lands 800 m further, 3 s later).
+        let near = direct(launch, 180.0, 20_000.0);
+        let far = direct(launch, 180.0, 20_800.0);
+        let mut second_impact = event(EventKind::Impact, near, "2026-01-12T10:01:00Z", 3);
+        second_impact.evidence = vec![track(11)];
+        let mut first_impact = event(EventKind::Impact, far, "2026-01-12T10:01:03Z", 4);
+        first_impact.evidence = vec![track(10)];
+        let events = vec![first, second, second_impact, first_impact];
+        let f = assess(&zones(), &events, &[], &[], &SensorRegistry::default());
+        let firings: Vec<&Finding> = f.iter().filter(|x| x.kind == "firing").collect();
+        assert_eq!(firings.len(), 2, "{f:#?}");
+        assert_eq!(f.len(), 2, "both impacts are linked: {f:#?}");
+        assert_eq!(firings[0].impact.as_ref().unwrap().pos, far);
+        assert_eq!(firings[1].impact.as_ref().unwrap().pos, near);
     }
 
     #[test]

@@ -1,9 +1,10 @@
 //! The scorer (FORMATS section 5): findings against ground truth.
 //!
 //! Findings are matched to truth one-to-one by type with an optimal assignment (Kuhn-Munkres on
-//! each connected group of candidate pairs): fire events within 1 km and 5 s, weapon sightings
-//! within 500 m on the same UTC day. The assignment first maximises the number of matches, then
-//! minimises the summed distance.
+//! each connected group of candidate pairs): fire events within 1 km and 5 s (a firing finding
+//! at the round's launch, an impact finding at its impact; one finding per round either way),
+//! weapon sightings within 500 m on the same UTC day. The assignment first maximises the number
+//! of matches, then minimises the summed distance.
 
 use std::collections::BTreeMap;
 
@@ -333,9 +334,29 @@ fn assign(findings: &[Finding], targets: &[Target]) -> Vec<(usize, usize)> {
             }
         }
     }
-    // Union-find over findings (0..F) and targets (F..F+T).
+    // One finding per violation: a round's launch and its impact are two targets of one
+    // violation, and a firing finding and a separate impact finding of the same round are one
+    // report and a duplicate. So candidates are collapsed to (finding, violation), each keeping
+    // its nearest target, and the assignment is made over violations.
+    let mut nearest: BTreeMap<(usize, usize), (usize, f64)> = BTreeMap::new();
+    for &(fi, ti, d) in &edges {
+        let e = nearest
+            .entry((fi, targets[ti].violation))
+            .or_insert((ti, d));
+        if d < e.1 {
+            *e = (ti, d);
+        }
+    }
+    let target_of: BTreeMap<(usize, usize), usize> =
+        nearest.iter().map(|(&k, &(ti, _))| (k, ti)).collect();
+    let edges: Vec<(usize, usize, f64)> = nearest
+        .into_iter()
+        .map(|((fi, vi), (_, d))| (fi, vi, d))
+        .collect();
+    let nv = targets.iter().map(|t| t.violation + 1).max().unwrap_or(0);
+    // Union-find over findings (0..F) and violations (F..F+V).
     let nf = findings.len();
-    let mut parent: Vec<usize> = (0..nf + targets.len()).collect();
+    let mut parent: Vec<usize> = (0..nf + nv).collect();
     fn find(p: &mut [usize], mut x: usize) -> usize {
         while p[x] != x {
             p[x] = p[p[x]];
@@ -390,6 +411,10 @@ fn assign(findings: &[Finding], targets: &[Target]) -> Vec<(usize, usize)> {
             }
         }
     }
+    let mut out: Vec<(usize, usize)> = out
+        .into_iter()
+        .filter_map(|(fi, vi)| target_of.get(&(fi, vi)).map(|&ti| (fi, ti)))
+        .collect();
     out.sort_unstable();
     out
 }

@@ -297,6 +297,14 @@ fn score_on_hand_made_findings() {
             )
         })
         .collect();
-    let by_impact = run_score(&truth, impacts);
+    let by_impact = run_score(&truth, impacts.clone());
     assert_eq!((by_impact.precision, by_impact.recall), (1.0, 1.0));
+
+    // A round reported twice, as its firing and as a separate impact, is one violation found
+    // and one finding too many.
+    let mut twice = findings_from(&truth, 0.0, same);
+    twice.extend(impacts);
+    let twice = run_score(&truth, twice);
+    assert_eq!(twice.recall, 1.0);
+    assert!((twice.precision - 0.5).abs() < 1e-9, "{}", twice.precision);
 }
