@@ -297,56 +297,66 @@ const SCALE_WINDOW_DAYS: i64 = 15;
 /// `region_prior` reference detections. It carries what a national scale cannot: a region whose
 /// fields burned more this year (a dry harvest season, a change of farming) than in the
 /// reference years, which a cell-by-cell baseline would otherwise call abnormal.
-struct Regional<'a> {
+struct Regional {
     cell_deg: f64,
     block_deg: f64,
     reach: i32,
     prior: f64,
-    national: &'a [f64],
+    /// The national scale per day of the year (all quiet cells).
+    national: Vec<f64>,
     /// Per block, windowed quiet counts per day of the year: (analysis year, reference mean).
     blocks: BTreeMap<(i32, i32), (Vec<f64>, Vec<f64>)>,
 }
 
-impl<'a> Regional<'a> {
-    fn new(
-        baseline: &Baseline,
-        analysis: &[Detection],
-        quiet: &impl Fn(Cell) -> bool,
-        national: &'a [f64],
-    ) -> Regional<'a> {
+impl Regional {
+    fn new(baseline: &Baseline, analysis: &[Detection], quiet: &impl Fn(Cell) -> bool) -> Regional {
         let cfg = baseline.config;
         let block_deg = cfg.region_deg;
         let mut raw: BTreeMap<(i32, i32), (Vec<f64>, Vec<f64>)> = BTreeMap::new();
-        let block_of = |c: Cell| block_of(c, cfg.cell_deg, block_deg);
-        if block_deg > 0.0 {
-            for d in analysis {
-                let c = baseline.cell(d.lat, d.lon);
-                if quiet(c) {
-                    raw.entry(block_of(c))
-                        .or_insert_with(|| (vec![0.0; 366], vec![0.0; 366]))
-                        .0[day_of_year(d.day)] += 1.0;
-                }
+        // Without a regional scale, all quiet cells are one block: the national one.
+        let block_of = |c: Cell| {
+            if block_deg > 0.0 {
+                block_of(c, cfg.cell_deg, block_deg)
+            } else {
+                (0, 0)
             }
-            for (c, v) in &baseline.counts {
-                if quiet(*c) {
-                    let e = raw
-                        .entry(block_of(*c))
-                        .or_insert_with(|| (vec![0.0; 366], vec![0.0; 366]));
-                    for (k, n) in v.iter().enumerate() {
-                        e.1[k] += *n as f64 / baseline.years;
-                    }
+        };
+        for d in analysis {
+            let c = baseline.cell(d.lat, d.lon);
+            if quiet(c) {
+                raw.entry(block_of(c))
+                    .or_insert_with(|| (vec![0.0; 366], vec![0.0; 366]))
+                    .0[day_of_year(d.day)] += 1.0;
+            }
+        }
+        for (c, v) in &baseline.counts {
+            if quiet(*c) {
+                let e = raw
+                    .entry(block_of(*c))
+                    .or_insert_with(|| (vec![0.0; 366], vec![0.0; 366]));
+                for (k, n) in v.iter().enumerate() {
+                    e.1[k] += *n as f64 / baseline.years;
                 }
             }
         }
-        let blocks = raw
+        let w = |v: &[f64]| -> Vec<f64> {
+            (0..366)
+                .map(|doy| Baseline::window_sum(v, doy, SCALE_WINDOW_DAYS))
+                .collect()
+        };
+        let blocks: BTreeMap<(i32, i32), (Vec<f64>, Vec<f64>)> = raw
             .into_iter()
-            .map(|(b, (now, before))| {
-                let w = |v: &[f64]| -> Vec<f64> {
-                    (0..366)
-                        .map(|doy| Baseline::window_sum(v, doy, SCALE_WINDOW_DAYS))
-                        .collect()
-                };
-                (b, (w(&now), w(&before)))
+            .map(|(b, (now, before))| (b, (w(&now), w(&before))))
+            .collect();
+        let national = (0..366)
+            .map(|doy| {
+                let now: f64 = blocks.values().map(|b| b.0[doy]).sum();
+                let before: f64 = blocks.values().map(|b| b.1[doy]).sum();
+                if now > 0.0 && before > 0.0 {
+                    now / before
+                } else {
+                    1.0
+                }
             })
             .collect();
         Regional {
@@ -395,36 +405,13 @@ pub fn flag(
 ) -> (Vec<Flag>, Vec<f64>) {
     let cfg = baseline.config;
     let mut by_cell_day: BTreeMap<(Cell, i64), Vec<usize>> = BTreeMap::new();
-    let mut quiet_now = vec![0.0; 366];
     let mut days_seen = std::collections::BTreeSet::new();
     for (i, d) in analysis.iter().enumerate() {
         let c = baseline.cell(d.lat, d.lon);
         by_cell_day.entry((c, d.day)).or_default().push(i);
         days_seen.insert(d.day);
-        if quiet(c) {
-            quiet_now[day_of_year(d.day)] += 1.0;
-        }
     }
-    let mut quiet_ref = vec![0.0; 366];
-    for (c, v) in &baseline.counts {
-        if quiet(*c) {
-            for (k, n) in v.iter().enumerate() {
-                quiet_ref[k] += *n as f64 / baseline.years;
-            }
-        }
-    }
-    let scale: Vec<f64> = (0..366)
-        .map(|doy| {
-            let now = Baseline::window_sum(&quiet_now, doy, SCALE_WINDOW_DAYS);
-            let before = Baseline::window_sum(&quiet_ref, doy, SCALE_WINDOW_DAYS);
-            if now > 0.0 && before > 0.0 {
-                now / before
-            } else {
-                1.0
-            }
-        })
-        .collect();
-    let regional = Regional::new(baseline, analysis, &quiet, &scale);
+    let regional = Regional::new(baseline, analysis, &quiet);
     let mut per_cell: BTreeMap<Cell, Vec<Flag>> = BTreeMap::new();
     for ((c, day), idx) in by_cell_day {
         if baseline.industrial(c) {
@@ -499,7 +486,7 @@ pub fn flag(
             out.extend(flags);
         }
     }
-    (out, scale)
+    (out, regional.national)
 }
 
 #[cfg(test)]
