@@ -102,14 +102,14 @@ impl Grid {
     /// Past this many cells (a line spanning a continent) the tree alone answers.
     const MAX_CELLS: usize = 4_000_000;
 
-    fn new(segs: &[Seg], tree: &RTree<Seg>, lines: &[Vec<LatLon>], sag_m: f64) -> Option<Grid> {
+    fn new(tree: &RTree<Seg>, lines: &[Vec<LatLon>], sag_m: f64) -> Option<Grid> {
         let pts = lines.iter().flatten();
         let (mut lo, mut hi) = ([f64::MAX; 2], [f64::MIN; 2]);
         for p in pts {
             lo = [lo[0].min(p.lat_deg), lo[1].min(p.lon_deg)];
             hi = [hi[0].max(p.lat_deg), hi[1].max(p.lon_deg)];
         }
-        if segs.is_empty() || lo[0] > hi[0] || hi[1] - lo[1] > 60.0 {
+        if tree.size() == 0 || lo[0] > hi[0] || hi[1] - lo[1] > 60.0 {
             return None;
         }
         let lat0 = (lo[0] - Self::MARGIN).max(-89.0);
@@ -218,7 +218,7 @@ impl LineIndex {
         }
         let sag_m = longest * longest / (8.0 * 6_356_752.0) + 1.0;
         let tree = RTree::bulk_load(segs.clone());
-        let grid = Grid::new(&segs, &tree, lines, sag_m);
+        let grid = Grid::new(&tree, lines, sag_m);
         LineIndex {
             tree,
             segs,
