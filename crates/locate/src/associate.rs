@@ -492,24 +492,10 @@ impl Stream<'_> {
         early.truncate(cfg.seed_picks);
         self.recent
             .retain(|r| r.origin_s >= p.time_s - cfg.repeat_memory_s - a.window_s());
-        // Most picks in a dense stream cannot make an event worth reporting whatever the
-        // hypothesis: the bound says so for the cost of counting, before any search.
-        let bound = self.evidence_bound(&p);
-        let floor = cfg.min_evidence - cfg.salvo_reach;
-        let found = if bound < cfg.min_repeat_evidence.min(floor) {
-            None
-        } else {
-            let repeat = if bound >= cfg.min_repeat_evidence {
-                self.repeat(&p)
-            } else {
-                None
-            };
-            match repeat {
-                // A repeat has met its own threshold.
-                Some(r) => Some((f64::INFINITY, r)),
-                None if bound >= floor => self.best_solution(&p, &early).map(|r| (r.0, r)),
-                None => None,
-            }
+        // A repeat has met its own threshold.
+        let found = match self.repeat(&p) {
+            Some(r) => Some((f64::INFINITY, r)),
+            None => self.best_solution(&p, &early).map(|r| (r.0, r)),
         };
         match found {
             Some((evidence, (_, sol, frame, weather, keys))) => {
@@ -891,10 +877,6 @@ const SEED_MARGIN: f64 = 10.0;
 /// nats (a second gathering may swap an ambiguous pick for a better one).
 const REGATHER_MARGIN: f64 = 5.0;
 
-/// Slack on the window in which a station's picks could belong to an event with the oldest
-/// pick, seconds (the inlier tolerance is a few tenths of a second to a few seconds).
-const BOUND_MARGIN_S: f64 = 5.0;
-
 /// Half-width of the short window of the local pick rate, seconds: a salvo at one station.
 const SHORT_RATE_WINDOW_S: f64 = 5.0;
 
@@ -1211,60 +1193,6 @@ impl Stream<'_> {
             last = t0;
             if total >= need {
                 break;
-            }
-        }
-        total
-    }
-
-    /// An upper bound on the evidence of any event that explains `p`: every station that could
-    /// have heard its source adds at most its best pick's evidence at zero residual, zero model
-    /// error and the rate `evidence` counts for it. Infinite where no threshold applies.
-    fn evidence_bound(&self, p: &Pick) -> f64 {
-        let a = self.assoc;
-        let cfg = &a.config;
-        if cfg.min_evidence == f64::NEG_INFINITY || a.medium.phases().len() != 1 {
-            return f64::INFINITY;
-        }
-        let h = cfg.rate_window_s;
-        let mut total = pick_gain(p.sigma_s, 1.0 / (2.0 * h));
-        let slow = a.medium.slowest_mps();
-        let t_min = p.time_s;
-        let mut picks: Vec<((i64, u64), f64, f64)> = Vec::new();
-        for &(s, d) in &a.neighbours[p.station] {
-            // Any source heard at p's station reaches this one within d / slow, give or take
-            // the inlier tolerance (a few seconds at most).
-            let hi = p.time_s + d / slow + BOUND_MARGIN_S;
-            picks.clear();
-            picks.extend(
-                self.by_station[s]
-                    .range((key_time(t_min), 0)..=(key_time(hi + h), u64::MAX))
-                    .filter_map(|k| self.pending.get(k).map(|q| (*k, q.time_s, q.sigma_s))),
-            );
-            // The counts of `evidence`, with sliding windows: [lo, hi) index ranges.
-            let mut long = (0usize, 0usize);
-            let mut short = (0usize, 0usize);
-            // The best pick's gain: the one with the least sigma x rate (one log per station).
-            let mut least = f64::INFINITY;
-            for &(_, t, sigma) in &picks {
-                if t > hi {
-                    break;
-                }
-                let slide = |w: &mut (usize, usize), half: f64| {
-                    let (lo_k, hi_k) = (key_time((t - half).max(t_min)), key_time(t + half));
-                    while picks[w.0].0.0 < lo_k {
-                        w.0 += 1;
-                    }
-                    w.1 = w.1.max(w.0);
-                    while w.1 < picks.len() && picks[w.1].0.0 <= hi_k {
-                        w.1 += 1;
-                    }
-                    (w.1 - w.0, ((t + half) - (t - half).max(t_min)).max(1e-3))
-                };
-                let rate = local_rate(slide(&mut long, h), slide(&mut short, SHORT_RATE_WINDOW_S));
-                least = least.min(sigma.max(1e-6) * rate);
-            }
-            if least.is_finite() {
-                total += pick_gain(1.0, least).max(0.0);
             }
         }
         total
