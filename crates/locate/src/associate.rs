@@ -1,7 +1,8 @@
 //! The associator: picks in time order become events, without knowing how many there are.
 //!
 //! The same code runs streaming (`Stream::push` with a bounded look-back window) and in batch
-//! (`Associator::run` pushes everything, then flushes). When the oldest pending pick is older
+//! (`Associator::run`: the oldest picks' searches side by side on all cores, each seeing exactly
+//! what it would see streaming, kept in order up to the first that finds something). When the oldest pending pick is older
 //! than the window, every pick that could share its source has arrived: the picks at nearby
 //! stations whose times are compatible with the inter-station distance become candidates, a
 //! robust location is tried from a few starting points (near the earliest stations, where the
@@ -11,6 +12,7 @@
 //! volley) separate because each event takes only the picks that fit it.
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use rayon::prelude::*;
 
@@ -223,14 +225,12 @@ impl Associator {
                 .total_cmp(&b.time_s)
                 .then(a.station.cmp(&b.station))
         });
-        // On a worker of the thread pool, so that each search's parallel steps start there and
-        // do not hand work across threads and back (a wake-up per search cost a fifth of the time).
+        // On a worker of the thread pool, so that the parallel steps start there and do not
+        // hand work across threads and back.
         rayon::scope(|_| {
             let mut s = self.stream();
-            for p in picks {
-                s.push(p);
-            }
-            s.finish()
+            s.run_batch(picks);
+            s.out
         })
     }
 
@@ -299,10 +299,124 @@ impl Keys {
     }
 
     /// The keys in `r`, in order.
-    fn range(&self, r: std::ops::RangeInclusive<(i64, u64)>) -> std::slice::Iter<'_, (i64, u64)> {
+    fn range(&self, r: std::ops::RangeInclusive<Key>) -> &[Key] {
         let lo = self.0.partition_point(|x| x < r.start());
         let hi = self.0.partition_point(|x| x <= r.end()).max(lo);
-        self.0[lo..hi].iter()
+        &self.0[lo..hi]
+    }
+}
+
+/// A pending pick's key: its time in nanoseconds and its arrival number.
+type Key = (i64, u64);
+
+/// Searches started together in batch (`Stream::run_batch`): the oldest pending picks.
+const BATCH: usize = 32;
+
+/// Past every key.
+const MAX_KEY: Key = (i64::MAX, u64::MAX);
+
+/// What the search started by a pick decided (`View::decide`), for `Stream::apply`.
+enum Outcome {
+    /// Too few stations could have heard the pick's source: no search was made.
+    Unheard,
+    /// The pick fits no event.
+    Alone,
+    /// The rest of a source already located: the picks (`keys`, and the pick itself if
+    /// `with_p`) are unassociated.
+    Rest {
+        keys: Vec<Key>,
+        with_p: bool,
+        picks: Vec<Pick>,
+    },
+    /// A new event from the picks `keys` (and the pick itself if `with_p`), at `place`.
+    Event {
+        keys: Vec<Key>,
+        with_p: bool,
+        place: Recent,
+        event: Box<Located>,
+    },
+}
+
+/// The stream as a search started by the pending pick `key` sees it when run in streaming
+/// order: the picks after `key` (the older ones were taken before it, as it was the oldest)
+/// up to `hi` (the last that had arrived), less `skip` (picks held by a round being judged), and
+/// the recent places not yet forgotten at its pick's time. Searches only read, so several run
+/// at once (`Stream::run_batch`).
+struct View<'v, 'a> {
+    s: &'v Stream<'a>,
+    key: Key,
+    hi: Key,
+    skip: Vec<Key>,
+    recent_from: f64,
+    /// Whether the search spreads its own work over the cores (it runs alone).
+    fan_out: bool,
+}
+
+impl<'a> std::ops::Deref for View<'_, 'a> {
+    type Target = Stream<'a>;
+
+    fn deref(&self) -> &Stream<'a> {
+        self.s
+    }
+}
+
+impl<'v> View<'v, '_> {
+    /// The keys at `station` in `r` that this search sees, in order.
+    fn keys(
+        &self,
+        station: usize,
+        r: std::ops::RangeInclusive<Key>,
+    ) -> impl Iterator<Item = &'v Key> + Clone + '_ {
+        self.seen(station, r)
+            .iter()
+            .filter(|k| !self.skip.contains(k))
+    }
+
+    /// How many keys `keys` would give.
+    fn count(&self, station: usize, r: std::ops::RangeInclusive<Key>) -> usize {
+        let seen = self.seen(station, r);
+        let skipped = self
+            .skip
+            .iter()
+            .filter(|k| seen.binary_search(k).is_ok())
+            .count();
+        seen.len() - skipped
+    }
+
+    fn seen(&self, station: usize, r: std::ops::RangeInclusive<Key>) -> &'v [Key] {
+        let lo = (*r.start()).max((self.key.0, self.key.1.saturating_add(1)));
+        let hi = (*r.end()).min(self.hi);
+        self.s.by_station[station].range(lo..=hi)
+    }
+
+    /// The recent places this search may look at, oldest first.
+    fn recent(&self) -> impl DoubleEndedIterator<Item = &'v Recent> + '_ {
+        self.s
+            .recent
+            .iter()
+            .filter(|r| r.origin_s >= self.recent_from)
+    }
+
+    /// The same view without the picks `keys`.
+    fn without(&self, keys: &[Key]) -> View<'v, '_> {
+        View {
+            s: self.s,
+            key: self.key,
+            hi: self.hi,
+            skip: self.skip.iter().chain(keys).copied().collect(),
+            recent_from: self.recent_from,
+            fan_out: self.fan_out,
+        }
+    }
+
+    /// `f` of every item, in order: on all cores when this search runs alone (streaming), on
+    /// this one when others run beside it (`Stream::run_batch`). The same results either way.
+    fn each<T: Sync, R: Send>(&self, items: &[T], f: impl Fn(&T) -> R + Sync + Send) -> Vec<R> {
+        if self.fan_out {
+            items.par_iter().map(f).collect()
+        } else {
+            items.iter().map(f).collect()
+        }
     }
 }
 
@@ -337,29 +451,12 @@ fn key_time(t: f64) -> i64 {
 impl Stream<'_> {
     /// Add a pick. Picks should come in time order; one older than the window is refused.
     pub fn push(&mut self, p: Pick) {
-        if p.station >= self.assoc.stations.len() {
-            self.out.refused.push((p, "unknown station"));
+        if let Some(why) = self.refusal(&p) {
+            self.out.refused.push((p, why));
             return;
         }
-        if !(p.sigma_s.is_finite() && p.sigma_s > 0.0 && p.time_s.is_finite()) {
-            self.out
-                .refused
-                .push((p, "sigma or time not a positive finite number"));
-            return;
-        }
-        let window = self.assoc.window_s();
-        if p.time_s < self.newest - window {
-            self.out
-                .refused
-                .push((p, "far out of order (older than the look-back window)"));
-            return;
-        }
-        let key = (key_time(p.time_s), self.next_id);
-        self.next_id += 1;
-        self.newest = self.newest.max(p.time_s);
-        self.by_station[p.station].insert(key);
-        self.pending.insert(key, p);
-        let horizon = key_time(self.newest - window);
+        self.insert(p);
+        let horizon = key_time(self.newest - self.assoc.window_s());
         while let Some((&k, _)) = self.pending.first_key_value() {
             if k.0 < horizon {
                 self.process_oldest();
@@ -367,6 +464,28 @@ impl Stream<'_> {
                 break;
             }
         }
+    }
+
+    /// Why `p` cannot be taken, if it cannot.
+    fn refusal(&self, p: &Pick) -> Option<&'static str> {
+        if p.station >= self.assoc.stations.len() {
+            Some("unknown station")
+        } else if !(p.sigma_s.is_finite() && p.sigma_s > 0.0 && p.time_s.is_finite()) {
+            Some("sigma or time not a positive finite number")
+        } else if p.time_s < self.newest - self.assoc.window_s() {
+            Some("far out of order (older than the look-back window)")
+        } else {
+            None
+        }
+    }
+
+    /// Hold a pick that `refusal` let through.
+    fn insert(&mut self, p: Pick) {
+        let key = (key_time(p.time_s), self.next_id);
+        self.next_id += 1;
+        self.newest = self.newest.max(p.time_s);
+        self.by_station[p.station].insert(key);
+        self.pending.insert(key, p);
     }
 
     /// Flush everything pending and return the result.
@@ -388,6 +507,168 @@ impl Stream<'_> {
         Some(p)
     }
 
+    fn process_oldest(&mut self) {
+        let Some((&key, _)) = self.pending.first_key_value() else {
+            return;
+        };
+        let outcome = self.view(key, MAX_KEY).decide();
+        self.apply(key, outcome);
+    }
+
+    /// How the stream looks to a search started by the pending pick `key` when the picks up to
+    /// `hi` have arrived: as if every older pick had been taken already.
+    fn view(&self, key: Key, hi: Key) -> View<'_, '_> {
+        let recent_from = self.pending.get(&key).map_or(f64::NEG_INFINITY, |p| {
+            p.time_s - self.assoc.config.repeat_memory_s - self.assoc.window_s()
+        });
+        View {
+            s: self,
+            key,
+            hi,
+            skip: Vec::new(),
+            recent_from,
+            fan_out: true,
+        }
+    }
+
+    /// Carry out what the search started by the pending pick `key` decided.
+    fn apply(&mut self, key: Key, outcome: Outcome) {
+        let Some(p) = self.take(key) else { return };
+        if !matches!(outcome, Outcome::Unheard) {
+            let from = p.time_s - self.assoc.config.repeat_memory_s - self.assoc.window_s();
+            self.recent.retain(|r| r.origin_s >= from);
+        }
+        match outcome {
+            Outcome::Unheard | Outcome::Alone => self.out.unassociated.push(p),
+            Outcome::Rest {
+                keys,
+                with_p,
+                picks,
+            } => {
+                for k in keys {
+                    self.take(k);
+                }
+                if !with_p {
+                    self.out.unassociated.push(p);
+                }
+                self.out.unassociated.extend(picks);
+            }
+            Outcome::Event {
+                keys,
+                with_p,
+                place,
+                event,
+            } => {
+                for k in keys {
+                    self.take(k);
+                }
+                if !with_p {
+                    self.out.unassociated.push(p);
+                }
+                self.remember(place);
+                self.out.events.push(*event);
+            }
+        }
+    }
+
+    /// Batch: every pick is pushed in time order and the oldest are searched `ways` at a time
+    /// on all cores, each as if the older ones had fitted no event (three searches in four do
+    /// not). The outcomes are carried out in order up to the first that found something; the
+    /// searches after it saw a stream that has since changed and are run again. Each search
+    /// sees exactly the picks it would see streaming (`view`), so the result is `push`'s, byte
+    /// for byte, whatever the number of cores.
+    fn run_batch(&mut self, picks: Vec<Pick>) {
+        let ways = rayon::current_num_threads().max(1);
+        let window = self.assoc.window_s();
+        let mut accepted = Vec::with_capacity(picks.len());
+        for p in picks {
+            match self.refusal(&p) {
+                Some(why) => self.out.refused.push((p, why)),
+                None => accepted.push(p),
+            }
+        }
+        // A pick is searched in streaming order once a pick arrives that puts the horizon past
+        // it (the first whose time less the window is later): the picks up to that one are what
+        // its search may see.
+        let first_id = self.next_id;
+        let arrival: Vec<Key> = accepted
+            .iter()
+            .zip(first_id..)
+            .map(|(p, id)| (key_time(p.time_s), id))
+            .collect();
+        let horizons: Vec<i64> = accepted
+            .iter()
+            .map(|p| key_time(p.time_s - window))
+            .collect();
+        let mut accepted = accepted.into_iter();
+        let mut inserted = 0;
+        loop {
+            while self.pending.len() < BATCH
+                && let Some(p) = accepted.next()
+            {
+                self.insert(p);
+                inserted += 1;
+            }
+            let keys: Vec<Key> = self.pending.keys().take(BATCH).copied().collect();
+            if keys.is_empty() {
+                break;
+            }
+            let his: Vec<(Key, usize)> = keys
+                .iter()
+                .map(|k| {
+                    let j = horizons.partition_point(|&h| h <= k.0);
+                    arrival
+                        .get(j)
+                        .map_or((MAX_KEY, arrival.len()), |&hi| (hi, j + 1))
+                })
+                .collect();
+            let upto = his.iter().map(|h| h.1).max().unwrap_or(inserted);
+            while inserted < upto
+                && let Some(p) = accepted.next()
+            {
+                self.insert(p);
+                inserted += 1;
+            }
+            // The workers take the searches in order; once one finds something, none after it
+            // is started (those under way are wasted).
+            let next = AtomicUsize::new(0);
+            let stop = AtomicUsize::new(usize::MAX);
+            let this = &*self;
+            let mut done: Vec<(usize, Outcome)> = (0..ways)
+                .into_par_iter()
+                .flat_map_iter(|_| {
+                    let mut mine = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, Ordering::SeqCst);
+                        if i >= keys.len() || i > stop.load(Ordering::SeqCst) {
+                            break;
+                        }
+                        let mut view = this.view(keys[i], his[i].0);
+                        view.fan_out = ways == 1;
+                        let outcome = view.decide();
+                        if !matches!(outcome, Outcome::Unheard | Outcome::Alone) {
+                            stop.fetch_min(i, Ordering::SeqCst);
+                        }
+                        mine.push((i, outcome));
+                    }
+                    mine
+                })
+                .collect();
+            done.sort_by_key(|d| d.0);
+            // Every search before the first that found something was made: carry them out in
+            // order, up to and including that one.
+            let stop = stop.into_inner();
+            for (i, outcome) in done {
+                if i > stop {
+                    break;
+                }
+                self.apply(keys[i], outcome);
+            }
+        }
+    }
+}
+
+impl View<'_, '_> {
     /// The pending pick of `phase` at `station` nearest in time to `t`, within `tol` seconds.
     fn nearest(
         &self,
@@ -398,7 +679,7 @@ impl Stream<'_> {
     ) -> Option<((i64, u64), &Pick)> {
         let lo = (key_time(t - tol), 0);
         let hi = (key_time(t + tol), u64::MAX);
-        let keys = self.by_station[station].range(lo..=hi);
+        let keys = self.keys(station, lo..=hi);
         // The nearest by the key's time (the pick's, in nanoseconds) is the answer when it has
         // the phase, as it has in a medium of one phase; the picks are looked up only then.
         let tk = key_time(t);
@@ -436,7 +717,7 @@ impl Stream<'_> {
         let hi = (key_time(t + reach), u64::MAX);
         let mut best: Option<(f64, (i64, u64), &Pick)> = None;
         let mut second = f64::INFINITY;
-        for key in self.by_station[station].range(lo..=hi) {
+        for key in self.keys(station, lo..=hi) {
             let Some(q) = self.pending.get(key) else {
                 continue;
             };
@@ -464,117 +745,101 @@ impl Stream<'_> {
         (second - z >= AMBIGUOUS_SIGMAS).then_some((key, q))
     }
 
-    fn process_oldest(&mut self) {
-        let Some((&pkey, _)) = self.pending.first_key_value() else {
-            return;
+    /// What the pick `key` starts: a search for the event that explains it.
+    fn decide(&self) -> Outcome {
+        let Some(p) = self.s.pending.get(&self.key) else {
+            return Outcome::Unheard;
         };
-        let Some(p) = self.take(pkey) else { return };
         let a = self.assoc;
         let cfg = &a.config;
         let slow = a.medium.slowest_mps();
         // The earliest compatible pick at each neighbouring station: the seeds.
         let neighbours = &a.neighbours[p.station];
-        let mut early: Vec<(f64, usize, (i64, u64))> = Vec::new();
+        let mut early: Vec<(f64, usize, Key)> = Vec::new();
         for &(s, d) in neighbours {
             let lo = (key_time(p.time_s - cfg.slack_s), 0);
             let hi = (key_time(p.time_s + d / slow + cfg.slack_s), u64::MAX);
-            if let Some(k) = self.by_station[s].range(lo..=hi).next()
+            if let Some(k) = self.keys(s, lo..=hi).next()
                 && let Some(q) = self.pending.get(k)
             {
                 early.push((q.time_s, s, *k));
             }
         }
         if early.len() + 1 < cfg.min_stations {
-            self.out.unassociated.push(p);
-            return;
+            return Outcome::Unheard;
         }
         early.sort_by(|x, y| x.0.total_cmp(&y.0));
         early.truncate(cfg.seed_picks);
-        self.recent
-            .retain(|r| r.origin_s >= p.time_s - cfg.repeat_memory_s - a.window_s());
         // A repeat has met its own threshold.
-        let found = match self.repeat(&p) {
+        let found = match self.repeat(p) {
             Some(r) => Some((f64::INFINITY, r)),
-            None => self.best_solution(&p, &early).map(|r| (r.0, r)),
+            None => self.best_solution(p, &early).map(|r| (r.0, r)),
         };
-        match found {
-            Some((evidence, (_, sol, frame, weather, keys))) => {
-                // A first round short of the threshold is an event only if later rounds from
-                // its place make up the difference (they stay pending: each is found in turn).
-                if evidence < cfg.min_evidence {
-                    let taken: Vec<((i64, u64), Pick)> = sol
-                        .inliers
-                        .iter()
-                        .filter_map(|&i| keys[i])
-                        .filter_map(|k| self.take(k).map(|q| (k, q)))
-                        .collect();
-                    let place = Recent {
-                        pos: frame.to_latlon(sol.x[0], sol.x[1]),
-                        depth_m: sol.x[2],
-                        origin_s: sol.x[3],
-                        wind_offset: sol.wind_offset,
-                    };
-                    let support = self.salvo_support(&p, &place, cfg.min_evidence - evidence);
-                    for (k, q) in taken {
-                        self.by_station[q.station].insert(k);
-                        self.pending.insert(k, q);
-                    }
-                    if evidence + support < cfg.min_evidence {
-                        self.out.unassociated.push(p);
-                        return;
-                    }
-                }
-                let mut picks = Vec::with_capacity(sol.inliers.len());
-                let mut took_p = false;
-                for &i in &sol.inliers {
-                    match keys[i] {
-                        None => {
-                            took_p = true;
-                            picks.push(p.clone());
-                        }
-                        Some(k) => {
-                            if let Some(q) = self.take(k) {
-                                picks.push(q);
-                            }
-                        }
-                    }
-                }
-                if !took_p {
-                    self.out.unassociated.push(p.clone());
-                }
-                picks.sort_by(|x, y| {
-                    x.time_s
-                        .total_cmp(&y.time_s)
-                        .then(x.station.cmp(&y.station))
-                });
-                let pos = frame.to_latlon(sol.x[0], sol.x[1]);
-                // The rest of a source already located (picks left out of it as ambiguous,
-                // found again from one of them) is not another source.
-                if self.recent.iter().any(|r| {
-                    (r.origin_s - sol.x[3]).abs() < SAME_TIME_S
-                        && distance_m(r.pos, pos) < DUPLICATE_RADIUS_M
-                }) {
-                    self.out.unassociated.extend(picks);
-                    return;
-                }
-                let label = picks.iter().map(|q| q.label).sum();
-                self.remember(Recent {
-                    pos,
-                    depth_m: sol.x[2],
-                    origin_s: sol.x[3],
-                    wind_offset: sol.wind_offset,
-                });
-                self.out.events.push(Located {
-                    pos,
-                    depth_m: sol.x[2],
-                    origin_s: sol.x[3],
-                    solution: sol,
-                    picks,
-                    label,
-                    weather,
-                });
+        let Some((evidence, (_, sol, frame, weather, keys))) = found else {
+            return Outcome::Alone;
+        };
+        let taken: Vec<Key> = sol.inliers.iter().filter_map(|&i| keys[i]).collect();
+        // A first round short of the threshold is an event only if later rounds from its place
+        // make up the difference (they stay pending: each is found in turn).
+        if evidence < cfg.min_evidence {
+            let place = Recent {
+                pos: frame.to_latlon(sol.x[0], sol.x[1]),
+                depth_m: sol.x[2],
+                origin_s: sol.x[3],
+                wind_offset: sol.wind_offset,
+            };
+            let without = self.without(&taken);
+            let support = without.salvo_support(p, &place, cfg.min_evidence - evidence);
+            if evidence + support < cfg.min_evidence {
+                return Outcome::Alone;
             }
-            None => self.out.unassociated.push(p),
+        }
+        let with_p = sol.inliers.iter().any(|&i| keys[i].is_none());
+        let mut picks: Vec<Pick> = sol
+            .inliers
+            .iter()
+            .filter_map(|&i| match keys[i] {
+                None => Some(p.clone()),
+                Some(k) => self.pending.get(&k).cloned(),
+            })
+            .collect();
+        picks.sort_by(|x, y| {
+            x.time_s
+                .total_cmp(&y.time_s)
+                .then(x.station.cmp(&y.station))
+        });
+        let pos = frame.to_latlon(sol.x[0], sol.x[1]);
+        // The rest of a source already located (picks left out of it as ambiguous, found again
+        // from one of them) is not another source.
+        if self.recent().any(|r| {
+            (r.origin_s - sol.x[3]).abs() < SAME_TIME_S
+                && distance_m(r.pos, pos) < DUPLICATE_RADIUS_M
+        }) {
+            return Outcome::Rest {
+                keys: taken,
+                with_p,
+                picks,
+            };
+        }
+        let label = picks.iter().map(|q| q.label).sum();
+        Outcome::Event {
+            keys: taken,
+            with_p,
+            place: Recent {
+                pos,
+                depth_m: sol.x[2],
+                origin_s: sol.x[3],
+                wind_offset: sol.wind_offset,
+            },
+            event: Box::new(Located {
+                pos,
+                depth_m: sol.x[2],
+                origin_s: sol.x[3],
+                solution: sol,
+                picks,
+                label,
+                weather,
+            }),
         }
     }
 
@@ -714,8 +979,7 @@ impl Stream<'_> {
             .map(|(i, &(s, d))| {
                 let lo = (key_time(p.time_s - cfg.slack_s), 0);
                 let hi = (key_time(p.time_s + d / slow + cfg.slack_s), u64::MAX);
-                self.by_station[s]
-                    .range(lo..=hi)
+                self.keys(s, lo..=hi)
                     .take(cfg.dense_picks)
                     .filter_map(|k| self.pending.get(k).map(|q| (q, sta_n[i])))
                     .collect()
@@ -734,9 +998,8 @@ impl Stream<'_> {
         }
         // The trios are independent: refined and scored on all cores, collected in order (so the
         // result is the same as one core's).
-        let mut tried: Vec<(usize, f64, [f64; 4])> = trios
-            .par_iter()
-            .flat_map_iter(|trio| {
+        let mut tried: Vec<(usize, f64, [f64; 4])> = self
+            .each(&trios, |trio| {
                 let mut out = Vec::new();
                 // The closed form needs one speed: picks of one phase.
                 if trio.iter().any(|q| q.0.phase != trio[0].0.phase) {
@@ -761,6 +1024,8 @@ impl Stream<'_> {
                 }
                 out
             })
+            .into_iter()
+            .flatten()
             .collect();
         // Rank by the soft score: each station adds 1 - (residual / tolerance)², so a source
         // whose own picks sit at its predictions beats an alias that scrapes in one station
@@ -785,9 +1050,8 @@ impl Stream<'_> {
             .take(cfg.full_fits)
             .map(|h| h.2)
             .collect();
-        let fitted: Vec<Option<(f64, Solution, Vec<Option<(i64, u64)>>)>> = hypotheses
-            .par_iter()
-            .map(|&x| {
+        let fitted: Vec<Option<(f64, Solution, Vec<Option<(i64, u64)>>)>> =
+            self.each(&hypotheses, |&x| {
                 // The picks for this hypothesis: p, and the nearest pick at each neighbour.
                 let src = frame.source(x[0], x[1], x[2]);
                 let mut keys: Vec<Option<(i64, u64)>> = vec![None];
@@ -844,8 +1108,7 @@ impl Stream<'_> {
                     return None;
                 }
                 Some((evidence, sol, keys))
-            })
-            .collect();
+            });
         let mut best: Option<(f64, Solution, Vec<Option<(i64, u64)>>)> = None;
         for f in fitted.into_iter().flatten() {
             if best.as_ref().is_none_or(|b| f.0 > b.0) {
@@ -909,7 +1172,9 @@ impl Stream<'_> {
             self.recent.remove(0);
         }
     }
+}
 
+impl View<'_, '_> {
     /// `p` and, at every other station (and phase) of `lookups`, the clear nearest pending pick
     /// (`unique`) to the arrival predicted from `src` at origin time `t0` in `wind`; `extra_s`
     /// is added in quadrature to the model sigma. Keys are `None` for `p`.
@@ -978,12 +1243,12 @@ impl Stream<'_> {
     #[allow(clippy::type_complexity)]
     fn repeat(&self, p: &Pick) -> Option<(f64, Solution, Frame, Weather, Vec<Option<(i64, u64)>>)> {
         let cfg = &self.assoc.config;
-        if self.recent.is_empty() || !cfg.min_repeat_evidence.is_finite() {
+        if self.recent().next().is_none() || !cfg.min_repeat_evidence.is_finite() {
             return None;
         }
         let around = self.around(p);
         let mut best: Option<(f64, Solution, Vec<Option<(i64, u64)>>)> = None;
-        for r in self.recent.iter().rev() {
+        for r in self.recent().rev() {
             // Only the origin time is searched at the place itself: chance seldom lines picks
             // up there (a few nats), a later round from it does (15-25 nats in a ripple).
             let Some((fixed, _)) = self.fixed_round(p, r, &around, p.time_s) else {
@@ -1142,9 +1407,7 @@ impl Stream<'_> {
         let count = |h: f64| {
             let lo = (q.time_s - h).max(t_min);
             let hi = q.time_s + h;
-            let n = self.by_station[q.station]
-                .range((key_time(lo), 0)..=(key_time(hi), u64::MAX))
-                .count();
+            let n = self.count(q.station, (key_time(lo), 0)..=(key_time(hi), u64::MAX));
             (n, (hi - lo).max(1e-3))
         };
         local_rate(count(h), count(SHORT_RATE_WINDOW_S))
@@ -1162,7 +1425,7 @@ impl Stream<'_> {
         let mut total = 0.0;
         let mut last = r.origin_s;
         let mut around: Option<Around<'_>> = None;
-        for key in self.by_station[p.station].range(lo..=hi) {
+        for key in self.keys(p.station, lo..=hi) {
             let Some(q) = self.pending.get(key) else {
                 continue;
             };

@@ -577,3 +577,73 @@ fn exact_back_azimuths_agree_with_exact_times() {
         assert!(e.solution.chi2 < 1e-4, "chi2 {}", e.solution.chi2);
     }
 }
+
+/// Batch runs the oldest picks' searches side by side on all cores, each as if the older ones
+/// had found nothing, and keeps them only up to the first that found something. It must give
+/// exactly what streaming one pick at a time gives, on any number of cores: a salvo (repeats and
+/// rounds made up by later ones), separate events, chance picks and refused picks together.
+#[test]
+fn batch_on_any_number_of_cores_is_the_stream_exactly() {
+    let st = stations();
+    let w = WINDY;
+    let a = associator(&st, half_hourly(&st, w));
+    let mut noise = gauss(5);
+    let mut all = Vec::new();
+    let src = direct(LatLon::new(48.3, 38.15), 20.0, 9000.0);
+    for k in 0..8 {
+        for (s, off) in [(src, 0.0), (direct(src, 90.0, 150.0), 1.3)] {
+            let mut n = || 0.05 * noise();
+            all.extend(picks_for(&st, s, 100.0 + 0.5 * k as f64 + off, &w, &mut n));
+        }
+    }
+    for (k, az) in [30.0, 150.0, 250.0].iter().enumerate() {
+        let s = direct(LatLon::new(48.3, 38.2), *az, 6000.0 + 3000.0 * k as f64);
+        all.extend(picks_for(&st, s, 104.0 + 7.0 * k as f64, &w, &mut noise));
+    }
+    let mut u = gauss(9);
+    for i in 0..st.len() {
+        for k in 0..4 {
+            all.push(Pick {
+                station: i,
+                time_s: 90.0 + 15.0 * k as f64 + 5.0 * u(),
+                sigma_s: 0.02,
+                phase: Phase::Acoustic,
+                back_azimuth: None,
+                label: -1.0,
+                evidence: (10_000 + i * 100 + k) as u64,
+            });
+        }
+    }
+    let mut bad = all[0].clone();
+    bad.sigma_s = -1.0;
+    all.push(bad);
+    let mut stray = all[1].clone();
+    stray.station = st.len() + 3;
+    all.push(stray);
+    let mut sorted = all.clone();
+    sorted.sort_by(|a, b| {
+        a.time_s
+            .total_cmp(&b.time_s)
+            .then(a.station.cmp(&b.station))
+    });
+    let mut stream = a.stream();
+    for p in sorted {
+        stream.push(p);
+    }
+    let streamed = stream.finish();
+    assert!(
+        streamed.events.len() >= 10,
+        "{} events",
+        streamed.events.len()
+    );
+    assert!(!streamed.unassociated.is_empty());
+    assert_eq!(streamed.refused.len(), 2);
+    for threads in [1, 2, 3] {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        let batch = pool.install(|| a.run(all.clone()));
+        assert!(batch == streamed, "batch on {threads} threads differs");
+    }
+}
