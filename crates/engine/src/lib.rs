@@ -19,7 +19,7 @@ use sha2::{Digest, Sha256};
 use truce_geo::LatLon;
 use truce_locate::fuse::{CHI2_2_99, Fix, fuse, gate};
 use truce_locate::{
-    AssocConfig, Associator, Medium, MetReport, MetTable, Phase, Pick, Station, Weather,
+    AssocConfig, Associator, Located, Medium, MetReport, MetTable, Phase, Pick, Station, Weather,
 };
 use truce_model::{Observation, ObservationBody, SensorRegistry, Signal, UtcNanos, WeaponClass};
 
@@ -422,6 +422,27 @@ pub fn run(input: &Input, config: &Config) -> Output {
         .map(|e| (e.leaf_index, e))
         .collect();
     let reference = evidence_ref;
+    // Fixes in time order, for the windows below.
+    fixes.sort_by(|a, b| {
+        a.fix
+            .time_s
+            .total_cmp(&b.fix.time_s)
+            .then(a.ev.leaf_index.cmp(&b.ev.leaf_index))
+    });
+    let medium = Medium::Air { celerity_mps: None };
+    let heard: Vec<bool> = result
+        .events
+        .iter()
+        .map(|l| {
+            heard_tracked_rounds(
+                l,
+                assoc.stations(),
+                &medium,
+                &config.acoustic.locator,
+                &fixes,
+            )
+        })
+        .collect();
     let mut events: Vec<Event> = result
         .events
         .iter()
@@ -465,13 +486,15 @@ pub fn run(input: &Input, config: &Config) -> Output {
     // Radar fixes: fuse with an event of the same kind and time, else stand alone. A track is
     // one projectile (FORMATS), so an event takes at most one track from each radar: two tracks
     // of one radar within the gates are two rounds (a volley's guns, a salvo's rockets).
-    fixes.sort_by(|a, b| {
-        a.fix
-            .time_s
-            .total_cmp(&b.fix.time_s)
-            .then(a.ev.leaf_index.cmp(&b.ev.leaf_index))
-    });
-    events.sort_by_key(|e| e.time);
+    // Beside `events`, index for index: whether it is an acoustic event whose picks tracked
+    // rounds explain (`heard_tracked_rounds`).
+    let mut heard: Vec<bool> = {
+        let mut both: Vec<(Event, bool)> = events.into_iter().zip(heard).collect();
+        both.sort_by_key(|(e, _)| e.time);
+        let (e, h) = both.into_iter().unzip();
+        events = e;
+        h
+    };
     // The radar track an event already holds, as its fix of the event's kind and its other end
     // (beside `events`, index for index). Two radars' tracks of one projectile agree at both
     // ends, in place and in time to a tenth of a second; two rounds of one launcher or battery
@@ -584,9 +607,23 @@ pub fn run(input: &Input, config: &Config) -> Output {
                 events.insert(at, e);
                 held.insert(at, Some((fix, other)));
                 gate_cov.insert(at, fix.cov);
+                heard.insert(at, false);
             }
         }
     }
+    // An acoustic event that fused with no radar fix but whose picks the radars' rounds explain
+    // is those rounds heard again, placed off them: the rounds are findings already.
+    let mut keep = heard.iter();
+    events.retain(|e| {
+        let h = keep.next().copied().unwrap_or(false);
+        if h && e.method == "acoustic" {
+            *diag
+                .entry("acoustic events that were tracked rounds heard".into())
+                .or_default() += 1;
+            return false;
+        }
+        true
+    });
     for e in &mut events {
         e.evidence.sort();
         e.evidence.dedup();
@@ -619,6 +656,101 @@ pub fn run(input: &Input, config: &Config) -> Output {
         epoch,
     }
 }
+
+/// Whether an acoustic event is rounds that radars located, heard: most of its picks arrive
+/// when sound from one of the radar fixes (either end of a track) would, within the inlier
+/// tolerance of the pick's error, the model's and the fix's (its place as time of travel, and
+/// its time). The association blends a salvo's rockets into one source placed kilometres off
+/// along the sensors' line of sight, seconds late (range and origin time trade off where the
+/// sensors that heard it lie in one direction); the rockets themselves are the radar's findings.
+fn heard_tracked_rounds(
+    l: &Located,
+    stations: &[Station],
+    medium: &Medium,
+    locator: &truce_locate::LocatorConfig,
+    fixes: &[RadarFix<'_>],
+) -> bool {
+    // Launches only: a mission's shells fall on one target within seconds, and the radars
+    // miss some, so a detonation that agrees with a tracked impact is as often an untracked
+    // shell of the same mission (on the day, dropping such impact events lost 131 rounds found
+    // by nothing else; dropping launch events gained 16).
+    if l.label < 0.0 {
+        return false;
+    }
+    let Some(last) = l.picks.iter().map(|q| q.time_s).reduce(f64::max) else {
+        return false;
+    };
+    let lo = fixes.partition_point(|f| f.fix.time_s < l.origin_s - HEARD_WINDOW_S);
+    let near: Vec<&RadarFix<'_>> = fixes[lo..]
+        .iter()
+        .take_while(|f| f.fix.time_s <= last)
+        .filter(|f| truce_geo::distance_m(f.fix.pos, l.pos) <= HEARD_RADIUS_M)
+        .collect();
+    // A launch that could be at a tracked launch's place may be another round from there (the
+    // next gun of a battery, the next rocket of a ripple the radar missed): it stays.
+    let own = Fix {
+        pos: l.pos,
+        cov: [
+            l.solution.cov[0][0],
+            l.solution.cov[0][1],
+            l.solution.cov[1][1],
+        ],
+        time_s: l.origin_s,
+    };
+    if near.is_empty()
+        || near
+            .iter()
+            .any(|f| f.kind == EventKind::Firing && gate(&own, &f.fix) < CHI2_2_99)
+    {
+        return false;
+    }
+    let frame = truce_locate::Frame::new(l.pos);
+    let air = truce_locate::medium::AirSpeed::new(medium, &l.weather);
+    let k = locator.inlier_sigmas;
+    let sta: Vec<Option<[f64; 3]>> = l
+        .picks
+        .iter()
+        .map(|q| stations.get(q.station).map(|st| frame.station(st)))
+        .collect();
+    let fits = |f: &RadarFix<'_>, q: &Pick, sta: &[f64; 3]| {
+        let (e, n) = frame.to_en(f.fix.pos);
+        let place_s = (f.fix.cov[0] + f.fix.cov[2]).max(0.0).sqrt() / air.c0;
+        let (tt, _) = truce_locate::medium::travel_time_with(
+            medium,
+            &air,
+            Phase::Acoustic,
+            [e, n, 0.0],
+            *sta,
+        );
+        let model = truce_locate::locator::model_sigma(locator, tt);
+        let tol = k
+            * (q.sigma_s * q.sigma_s
+                + model * model
+                + place_s * place_s
+                + RADAR_TIME_SIGMA_S * RADAR_TIME_SIGMA_S)
+                .sqrt();
+        (q.time_s - f.fix.time_s - tt).abs() <= tol
+    };
+    let explained = l
+        .picks
+        .iter()
+        .zip(&sta)
+        .filter(|(q, sta)| {
+            sta.as_ref()
+                .is_some_and(|sta| near.iter().any(|f| fits(f, q, sta)))
+        })
+        .count();
+    explained as f64 >= HEARD_SHARE * l.picks.len() as f64
+}
+
+/// How far before an acoustic event's origin, seconds, and how far from it, metres, radar
+/// fixes are looked at as the rounds it may be (a blend sits kilometres and seconds off them).
+const HEARD_WINDOW_S: f64 = 30.0;
+/// See `HEARD_WINDOW_S`.
+const HEARD_RADIUS_M: f64 = 10_000.0;
+/// The share of an acoustic launch event's picks that tracked launches must explain for it to
+/// be them heard (0.7 and 0.9 gave the same findings on the day).
+const HEARD_SHARE: f64 = 0.9;
 
 /// The log reference of an accepted observation.
 fn evidence_ref(e: &Evidence) -> EvidenceRef {
@@ -846,5 +978,100 @@ mod tests {
         };
         assert_eq!(count(apart), 2);
         assert_eq!(count(truce_geo::direct(impact, 0.0, 20.0)), 1);
+    }
+
+    /// A blend placed off the launches a radar tracked (range and origin time traded off along
+    /// the sensors' line of sight) is those launches heard; a source elsewhere is not, nor is
+    /// one that could be at a tracked launch's place (another round from there).
+    #[test]
+    fn a_launch_event_off_tracked_launches_is_them_heard() {
+        let medium = Medium::Air { celerity_mps: None };
+        let weather = Weather {
+            temperature_c: 15.0,
+            wind_speed_mps: 0.0,
+            wind_from_deg: 0.0,
+        };
+        let locator = truce_locate::LocatorConfig::default();
+        let a = LatLon::new(48.3, 37.6);
+        // Sensors 8-20 km east of the launcher, in one direction.
+        let stations: Vec<Station> = (0..8)
+            .map(|k| Station {
+                id: format!("S{k}"),
+                owner: "X".into(),
+                pos: truce_geo::direct(a, 80.0 + 3.0 * k as f64, 8000.0 + 1500.0 * k as f64),
+                alt_m: 0.0,
+            })
+            .collect();
+        let c = weather.sound_speed_mps();
+        let picks_from = |src: LatLon, t0: f64| -> Vec<Pick> {
+            stations
+                .iter()
+                .enumerate()
+                .map(|(i, s)| Pick {
+                    station: i,
+                    time_s: t0 + truce_geo::distance_m(src, s.pos) / c,
+                    sigma_s: 0.02,
+                    phase: Phase::Acoustic,
+                    back_azimuth: None,
+                    label: 0.9,
+                    evidence: i as u64,
+                })
+                .collect()
+        };
+        let located = |pos: LatLon, origin_s: f64, picks: Vec<Pick>| Located {
+            pos,
+            depth_m: 0.0,
+            origin_s,
+            solution: truce_locate::Solution {
+                x: [0.0, 0.0, 0.0, origin_s],
+                wind_offset: (0.0, 0.0),
+                cov: [
+                    [80.0 * 80.0, 0.0, 0.0, 0.0],
+                    [0.0, 80.0 * 80.0, 0.0, 0.0],
+                    [0.0, 0.0, 0.0, 0.0],
+                    [0.0, 0.0, 0.0, 0.01],
+                ],
+                crb_m: 30.0,
+                ellipse95: (200.0, 200.0, 0.0),
+                chi2: 8.0,
+                dof: 5,
+                rms_s: 0.02,
+                inliers: (0..picks.len()).collect(),
+                stations: picks.len(),
+            },
+            picks,
+            label: 7.2,
+            weather,
+        };
+        let json = r#"{"v":1,"sensor":"RD-1","seq":0,"time":"2026-01-12T10:00:00Z","kind":"radar_track","launch":{"lat":48.3,"lon":37.6,"sigma_m":40.0,"time":"2026-01-12T10:00:00Z"},"projectile":"rocket"}"#;
+        let ev = Evidence {
+            leaf_index: 0,
+            leaf_hash: format!("{:064x}", 0),
+            observation: Observation::from_json(json.as_bytes()).unwrap(),
+        };
+        let fixes = [RadarFix {
+            kind: EventKind::Firing,
+            fix: Fix::circular(a, 40.0, 100.0),
+            other: None,
+            ev: &ev,
+            class: None,
+        }];
+        let heard = |l: &Located| heard_tracked_rounds(l, &stations, &medium, &locator, &fixes);
+        // The launch's own picks, placed 1.5 km towards the sensors and 1.5 km of sound late.
+        let ghost = located(
+            truce_geo::direct(a, 84.0, 1500.0),
+            100.0 + 1500.0 / c,
+            picks_from(a, 100.0),
+        );
+        assert!(heard(&ghost));
+        // A source 3 km north at the same moment: its picks do not fit the tracked launch.
+        let b = truce_geo::direct(a, 0.0, 3000.0);
+        assert!(!heard(&located(b, 100.0, picks_from(b, 100.0))));
+        // The launch's picks located at its place: another round from there, kept.
+        assert!(!heard(&located(a, 100.0, picks_from(a, 100.0))));
+        // A detonation is never dropped this way.
+        let mut boom = ghost.clone();
+        boom.label = -7.2;
+        assert!(!heard(&boom));
     }
 }
