@@ -86,6 +86,8 @@ impl AssocConfig {
             min_repeat_evidence: f64::INFINITY,
             salvo_reach: 0.0,
             full_fits: 2,
+            // As calibrated on Central Italy (the acoustic setting's three is from the day).
+            dense_stations: 4,
             locator: LocatorConfig {
                 model_share: 0.02,
                 model_sigma_s: 0.1,
@@ -111,6 +113,7 @@ impl AssocConfig {
             // Earthquakes and explosions seldom repeat from one place within minutes.
             min_repeat_evidence: f64::INFINITY,
             salvo_reach: 0.0,
+            dense_stations: 4,
             locator: LocatorConfig {
                 model_share: 0.06,
                 model_sigma_s: 10.0,
@@ -130,7 +133,10 @@ impl AssocConfig {
             seed_radius_m: 25_000.0,
             seed_picks: 7,
             max_chi2_per_dof: 3.0,
-            dense_stations: 4,
+            // Three, not four: the pairs of the fourth station found nothing the others did not
+            // (day: precision 0.975 either way, recall 0.862 both; three hours of stress 0.963 /
+            // 0.858 against 0.962 / 0.857) and cost 8 % of the time.
+            dense_stations: 3,
             dense_picks: 2,
             full_fits: 4,
             min_evidence: 30.0,
