@@ -318,6 +318,9 @@ type Key = (i64, u64);
 /// Searches started together in batch (`Stream::run_batch`): the oldest pending picks.
 const BATCH: usize = 32;
 
+/// The weight of each search in `found_share` (`Stream::run_batch`): about the last ten.
+const SHARE_WEIGHT: f64 = 0.1;
+
 /// Past every key.
 const MAX_KEY: Key = (i64::MAX, u64::MAX);
 
@@ -608,6 +611,8 @@ impl Stream<'_> {
             .collect();
         let mut accepted = accepted.into_iter();
         let mut inserted = 0;
+        // The share of recent searches that found something (a moving average).
+        let mut found_share = 0.0;
         loop {
             while self.pending.len() < BATCH
                 && let Some(p) = accepted.next()
@@ -635,31 +640,37 @@ impl Stream<'_> {
                 self.insert(p);
                 inserted += 1;
             }
+            // Where most searches find something (a sparse stream of clear sources, as in
+            // Central Italy), the searches run one at a time with their own work on all cores;
+            // where most find nothing (dense fire), side by side. The same outcomes either way.
+            let alone = ways == 1 || found_share > 0.5;
             // The workers take the searches in order; once one finds something, none after it
             // is started (those under way are wasted).
             let next = AtomicUsize::new(0);
             let stop = AtomicUsize::new(usize::MAX);
             let this = &*self;
-            let mut done: Vec<(usize, Outcome)> = (0..ways)
-                .into_par_iter()
-                .flat_map_iter(|_| {
-                    let mut mine = Vec::new();
-                    loop {
-                        let i = next.fetch_add(1, Ordering::SeqCst);
-                        if i >= keys.len() || i > stop.load(Ordering::SeqCst) {
-                            break;
-                        }
-                        let mut view = this.view(keys[i], his[i].0);
-                        view.fan_out = ways == 1;
-                        let outcome = view.decide();
-                        if !matches!(outcome, Outcome::Unheard | Outcome::Alone) {
-                            stop.fetch_min(i, Ordering::SeqCst);
-                        }
-                        mine.push((i, outcome));
+            let work = |_| {
+                let mut mine = Vec::new();
+                loop {
+                    let i = next.fetch_add(1, Ordering::SeqCst);
+                    if i >= keys.len() || i > stop.load(Ordering::SeqCst) {
+                        break;
                     }
-                    mine
-                })
-                .collect();
+                    let mut view = this.view(keys[i], his[i].0);
+                    view.fan_out = alone;
+                    let outcome = view.decide();
+                    if !matches!(outcome, Outcome::Unheard | Outcome::Alone) {
+                        stop.fetch_min(i, Ordering::SeqCst);
+                    }
+                    mine.push((i, outcome));
+                }
+                mine
+            };
+            let mut done: Vec<(usize, Outcome)> = if alone {
+                work(0)
+            } else {
+                (0..ways).into_par_iter().flat_map_iter(work).collect()
+            };
             done.sort_by_key(|d| d.0);
             // Every search before the first that found something was made: carry them out in
             // order, up to and including that one.
@@ -667,6 +678,11 @@ impl Stream<'_> {
             for (i, outcome) in done {
                 if i > stop {
                     break;
+                }
+                match outcome {
+                    Outcome::Unheard => {}
+                    Outcome::Alone => found_share *= 1.0 - SHARE_WEIGHT,
+                    _ => found_share = found_share * (1.0 - SHARE_WEIGHT) + SHARE_WEIGHT,
                 }
                 self.apply(keys[i], outcome);
             }
