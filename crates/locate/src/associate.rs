@@ -1008,11 +1008,20 @@ impl View<'_, '_> {
             })
             .collect();
         if dense.iter().any(|v| v.len() > 1) {
+            let seeded = trios.len();
             for i in 0..dense.len() {
                 for j in i + 1..dense.len() {
                     for &qa in &dense[i] {
                         for &qb in &dense[j] {
-                            trios.push([seeds[0], qa, qb]);
+                            // The first picks of two stations are often a seed pair already, in
+                            // the same order: the same trio gives the same hypotheses, which
+                            // would only be dropped as duplicates.
+                            let same = |t: &[(&Pick, [f64; 3]); 3]| {
+                                std::ptr::eq(t[1].0, qa.0) && std::ptr::eq(t[2].0, qb.0)
+                            };
+                            if !trios[..seeded].iter().any(same) {
+                                trios.push([seeds[0], qa, qb]);
+                            }
                         }
                     }
                 }
