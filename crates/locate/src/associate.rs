@@ -330,20 +330,20 @@ enum Outcome {
     Unheard,
     /// The pick fits no event.
     Alone,
-    /// The rest of a source already located: the picks (`keys`, and the pick itself if
-    /// `with_p`) are unassociated.
-    Rest {
+    /// The picks `keys` (and the pick itself if `with_p`) are taken for `what`.
+    Found {
         keys: Vec<Key>,
         with_p: bool,
-        picks: Vec<Pick>,
+        what: Found,
     },
-    /// A new event from the picks `keys` (and the pick itself if `with_p`), at `place`.
-    Event {
-        keys: Vec<Key>,
-        with_p: bool,
-        place: Recent,
-        event: Box<Located>,
-    },
+}
+
+/// What a search's picks are.
+enum Found {
+    /// The rest of a source already located: unassociated.
+    Rest(Vec<Pick>),
+    /// A new event, at a place to look for later rounds.
+    Event(Recent, Box<Located>),
 }
 
 /// The stream as a search started by the pending pick `key` sees it when run in streaming
@@ -549,33 +549,20 @@ impl Stream<'_> {
         }
         match outcome {
             Outcome::Unheard | Outcome::Alone => self.out.unassociated.push(p),
-            Outcome::Rest {
-                keys,
-                with_p,
-                picks,
-            } => {
+            Outcome::Found { keys, with_p, what } => {
                 for k in keys {
                     self.take(k);
                 }
                 if !with_p {
                     self.out.unassociated.push(p);
                 }
-                self.out.unassociated.extend(picks);
-            }
-            Outcome::Event {
-                keys,
-                with_p,
-                place,
-                event,
-            } => {
-                for k in keys {
-                    self.take(k);
+                match what {
+                    Found::Rest(picks) => self.out.unassociated.extend(picks),
+                    Found::Event(place, event) => {
+                        self.remember(place);
+                        self.out.events.push(*event);
+                    }
                 }
-                if !with_p {
-                    self.out.unassociated.push(p);
-                }
-                self.remember(place);
-                self.out.events.push(*event);
             }
         }
     }
@@ -837,31 +824,33 @@ impl View<'_, '_> {
             (r.origin_s - sol.x[3]).abs() < SAME_TIME_S
                 && distance_m(r.pos, pos) < DUPLICATE_RADIUS_M
         }) {
-            return Outcome::Rest {
+            return Outcome::Found {
                 keys: taken,
                 with_p,
-                picks,
+                what: Found::Rest(picks),
             };
         }
         let label = picks.iter().map(|q| q.label).sum();
-        Outcome::Event {
+        Outcome::Found {
             keys: taken,
             with_p,
-            place: Recent {
-                pos,
-                depth_m: sol.x[2],
-                origin_s: sol.x[3],
-                wind_offset: sol.wind_offset,
-            },
-            event: Box::new(Located {
-                pos,
-                depth_m: sol.x[2],
-                origin_s: sol.x[3],
-                solution: sol,
-                picks,
-                label,
-                weather,
-            }),
+            what: Found::Event(
+                Recent {
+                    pos,
+                    depth_m: sol.x[2],
+                    origin_s: sol.x[3],
+                    wind_offset: sol.wind_offset,
+                },
+                Box::new(Located {
+                    pos,
+                    depth_m: sol.x[2],
+                    origin_s: sol.x[3],
+                    solution: sol,
+                    picks,
+                    label,
+                    weather,
+                }),
+            ),
         }
     }
 
