@@ -780,9 +780,10 @@ impl View<'_, '_> {
         early.sort_by(|x, y| x.0.total_cmp(&y.0));
         early.truncate(cfg.seed_picks);
         // A repeat has met its own threshold.
-        let found = match self.repeat(p) {
+        let around = self.around(p);
+        let found = match self.repeat(p, &around) {
             Some(r) => Some((f64::INFINITY, r)),
-            None => self.best_solution(p, &early).map(|r| (r.0, r)),
+            None => self.best_solution(p, &early, &around).map(|r| (r.0, r)),
         };
         let Some((evidence, (_, sol, frame, weather, keys))) = found else {
             return Outcome::Alone;
@@ -864,22 +865,24 @@ impl View<'_, '_> {
         &self,
         p: &Pick,
         early: &[(f64, usize, (i64, u64))],
+        around: &Around<'_>,
     ) -> Option<(f64, Solution, Frame, Weather, Vec<Option<(i64, u64)>>)> {
         let a = self.assoc;
         let cfg = &a.config;
         // Fits this far short of the threshold are kept: later rounds may make up the rest.
         let floor = cfg.min_evidence - cfg.salvo_reach;
-        let origin = a.stations[p.station].pos;
-        let frame = Frame::new(origin);
-        let weather = a.met.at(origin, p.time_s);
-        let setting = Setting::new(&a.stations, &a.medium, weather, cfg.locator);
-        let air = AirSpeed::new(&a.medium, &weather);
+        let Around {
+            frame,
+            weather,
+            setting,
+            air,
+            sta_p,
+            lookups,
+        } = around;
+        let (weather, sta_p) = (*weather, *sta_p);
         let neighbours = &a.neighbours[p.station];
-        let sta_p = frame.station(&a.stations[p.station]);
-        let sta_n: Vec<[f64; 3]> = neighbours
-            .iter()
-            .map(|&(s, _)| frame.station(&a.stations[s]))
-            .collect();
+        // The neighbours' positions (after p's own station in `lookups`).
+        let sta_n: Vec<[f64; 3]> = lookups[1..].iter().map(|l| l.1).collect();
         let sta_of = |s: usize| -> [f64; 3] {
             neighbours
                 .iter()
@@ -900,16 +903,6 @@ impl View<'_, '_> {
             }
         };
         let phases = a.medium.phases();
-        // Where to look for the other picks of a hypothesis: p's own station (for its other
-        // phases) and every neighbour.
-        let lookups: Vec<(usize, [f64; 3])> = std::iter::once((p.station, sta_p))
-            .chain(
-                neighbours
-                    .iter()
-                    .enumerate()
-                    .map(|(i, &(s, _))| (s, sta_n[i])),
-            )
-            .collect();
         let k = cfg.locator.inlier_sigmas;
         let wind_share = match a.medium {
             Medium::Air { .. } => setting.config.wind_sigma_mps / speed(Phase::Acoustic),
@@ -924,7 +917,7 @@ impl View<'_, '_> {
                     if s == p.station && ph == p.phase {
                         continue;
                     }
-                    let (tt, _) = travel_time_with(&a.medium, &air, ph, src, sta);
+                    let (tt, _) = travel_time_with(&a.medium, air, ph, src, sta);
                     let m = crate::locator::model_sigma(&cfg.locator, tt) + slack_s;
                     if let Some((key, q)) = self.nearest(s, ph, x[3] + tt, k * m) {
                         f(key, q, sta, tt);
@@ -941,7 +934,7 @@ impl View<'_, '_> {
             // `tt`: the travel time to `sta` for q's phase, where the caller has it.
             let mut add = |key: Option<(i64, u64)>, q: &Pick, sta: [f64; 3], tt: Option<f64>| {
                 let tt =
-                    tt.unwrap_or_else(|| travel_time_with(&a.medium, &air, q.phase, src, sta).0);
+                    tt.unwrap_or_else(|| travel_time_with(&a.medium, air, q.phase, src, sta).0);
                 // The seed ignores the wind offset that the final fit estimates: allow for it.
                 let m = crate::locator::model_sigma(&setting.config, tt) + tt * wind_share;
                 let r2 = (q.time_s - x[3] - tt).powi(2);
@@ -1030,7 +1023,7 @@ impl View<'_, '_> {
                     if e.hypot(n) > cfg.seed_radius_m {
                         continue;
                     }
-                    let Some(x) = refine3(&setting, &frame, trio, [e, n, 0.0, t0]) else {
+                    let Some(x) = refine3(setting, frame, trio, [e, n, 0.0, t0]) else {
                         continue;
                     };
                     if x[0].hypot(x[1]) > cfg.seed_radius_m {
@@ -1080,11 +1073,11 @@ impl View<'_, '_> {
                     keys.push(Some(key));
                     group.push(q);
                 });
-                let first = locate(&setting, &frame, &group, x, true, cfg.min_stations)?;
+                let first = locate(setting, frame, &group, x, true, cfg.min_stations)?;
                 // Gathering again only ever drops or swaps picks: a first fit that leaves out
                 // the oldest pick, or is far short of the evidence, will not do better.
                 if !first.inliers.contains(&0)
-                    || self.evidence(&setting, &frame, &group, &first, p.time_s)
+                    || self.evidence(setting, frame, &group, &first, p.time_s)
                         < floor - REGATHER_MARGIN
                 {
                     return None;
@@ -1096,8 +1089,8 @@ impl View<'_, '_> {
                 // is this source's cannot be told, and guessing mixes sources.
                 let src = frame.source(first.x[0], first.x[1], first.x[2]);
                 let wind = air.with_offset(first.wind_offset);
-                let (keys, group) = self.gather(p, &lookups, &wind, src, first.x[3], 0.0);
-                let sol = locate(&setting, &frame, &group, first.x, true, cfg.min_stations)?;
+                let (keys, group) = self.gather(p, lookups, &wind, src, first.x[3], 0.0);
+                let sol = locate(setting, frame, &group, first.x, true, cfg.min_stations)?;
                 // The source must be within hearing range of the stations that heard it: a far
                 // "ghost" along the same bearing fits a distant array almost as well.
                 let near = sol
@@ -1122,7 +1115,7 @@ impl View<'_, '_> {
                 if sol.dof > 0 && sol.chi2 > cfg.max_chi2_per_dof * sol.dof as f64 {
                     return None;
                 }
-                let evidence = self.evidence(&setting, &frame, &group, &sol, p.time_s)
+                let evidence = self.evidence(setting, frame, &group, &sol, p.time_s)
                     - label_cost(&group, &sol);
                 if evidence < floor {
                     return None;
@@ -1135,7 +1128,7 @@ impl View<'_, '_> {
                 best = Some(f);
             }
         }
-        best.map(|(e, sol, keys)| (e, sol, frame, weather, keys))
+        best.map(|(e, sol, keys)| (e, sol, frame.clone(), weather, keys))
     }
 }
 
@@ -1261,30 +1254,33 @@ impl View<'_, '_> {
     /// `min_repeat_evidence`, and the free fit stays near the place, explains `p` and fits like
     /// one source. The best qualifying place wins.
     #[allow(clippy::type_complexity)]
-    fn repeat(&self, p: &Pick) -> Option<(f64, Solution, Frame, Weather, Vec<Option<(i64, u64)>>)> {
+    fn repeat(
+        &self,
+        p: &Pick,
+        around: &Around<'_>,
+    ) -> Option<(f64, Solution, Frame, Weather, Vec<Option<(i64, u64)>>)> {
         let cfg = &self.assoc.config;
         if self.recent().next().is_none() || !cfg.min_repeat_evidence.is_finite() {
             return None;
         }
-        let around = self.around(p);
         let mut best: Option<(f64, Solution, Vec<Option<(i64, u64)>>)> = None;
         for r in self.recent().rev() {
             // Only the origin time is searched at the place itself: chance seldom lines picks
             // up there (a few nats), a later round from it does (15-25 nats in a ripple).
-            let Some((fixed, _)) = self.fixed_round(p, r, &around, p.time_s) else {
+            let Some((fixed, _)) = self.fixed_round(p, r, around, p.time_s) else {
                 continue;
             };
             if fixed < cfg.min_repeat_evidence {
                 continue;
             }
             // Then located freely (a neighbouring gun or launcher is a place of its own).
-            if let Some((evidence, sol, keys)) = self.at_place(p, r, &around, p.time_s)
+            if let Some((evidence, sol, keys)) = self.at_place(p, r, around, p.time_s)
                 && best.as_ref().is_none_or(|b| fixed + evidence > b.0)
             {
                 best = Some((fixed + evidence, sol, keys));
             }
         }
-        best.map(|(e, sol, keys)| (e, sol, around.frame, around.weather, keys))
+        best.map(|(e, sol, keys)| (e, sol, around.frame.clone(), around.weather, keys))
     }
 
     /// A round from place `r` that explains `p` (see `repeat`), with its evidence (rates
