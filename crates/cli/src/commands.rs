@@ -544,6 +544,19 @@ fn ingest(args: IngestArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// A bar counting picks (its length is set once known).
+fn count_bar(name: &str) -> ProgressBar {
+    // indicatif draws nothing when stderr is not a terminal.
+    let bar = ProgressBar::new(0);
+    if let Ok(style) =
+        ProgressStyle::with_template("{msg} [{bar:30}] {human_pos}/{human_len} picks, eta {eta}")
+    {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar.set_message(name.to_owned());
+    bar
+}
+
 fn progress_bar(len: u64, name: &str) -> ProgressBar {
     // indicatif draws nothing when stderr is not a terminal.
     let bar = ProgressBar::new(len);
@@ -1049,11 +1062,13 @@ fn process(
     for i in 0..log.size() {
         entries.push(log.entry(i)?);
     }
-    let spinner = ProgressBar::new_spinner();
-    spinner.set_message(format!("locating {} observations", entries.len()));
-    spinner.enable_steady_tick(std::time::Duration::from_millis(120));
-    let analysis = truce_report::analyse(agreement, &registry, &entries)?;
-    spinner.finish_and_clear();
+    let bar = count_bar("associating and locating acoustic picks");
+    let analysis =
+        truce_report::analyse_with_progress(agreement, &registry, &entries, &|done, all| {
+            bar.set_length(all as u64);
+            bar.set_position(done as u64);
+        })?;
+    bar.finish_and_clear();
     let analysed = t.elapsed().as_secs_f64();
     let output = &analysis.output;
     fs::write(out.join("events.geojson"), &analysis.events_text)?;
@@ -1332,15 +1347,21 @@ pub(crate) fn verify_bundle(
         .map(|k| String::from_utf8_lossy(&k).trim().to_string());
     let previous = previous.map(read).transpose()?;
     let agreement = agreement.map(read).transpose()?;
-    let problems = truce_report::bundle::verify(
+    let bar = count_bar("re-running the analysis: acoustic picks");
+    let problems = truce_report::bundle::verify_with_progress(
         &bytes,
         &truce_report::bundle::VerifyOptions {
             mission_key: key.as_deref(),
             previous: previous.as_deref(),
             agreement: agreement.as_deref(),
         },
+        &|done, all| {
+            bar.set_length(all as u64);
+            bar.set_position(done as u64);
+        },
     )
     .with_context(|| format!("{}", bundle.display()))?;
+    bar.finish_and_clear();
     if problems.is_empty() {
         say!(
             "{}: verified (signatures, proofs, and the re-run gives the published findings byte for byte) in {:.1} s",

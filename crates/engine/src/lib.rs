@@ -230,6 +230,16 @@ pub struct Output {
 
 /// Run the stages.
 pub fn run(input: &Input, config: &Config) -> Output {
+    run_with_progress(input, config, &|_, _| {})
+}
+
+/// [`run`], telling `progress` (acoustic picks associated or set aside, picks in all) during
+/// the association, the long stage. The progress has no effect on the output.
+pub fn run_with_progress(
+    input: &Input,
+    config: &Config,
+    progress: &(dyn Fn(usize, usize) + Sync),
+) -> Output {
     let mut diag = Diagnostics::new();
     let epoch = input
         .observations
@@ -412,7 +422,7 @@ pub fn run(input: &Input, config: &Config) -> Output {
         MetTable::new(met),
         config.acoustic,
     );
-    let result = assoc.run(picks);
+    let result = assoc.run_with_progress(picks, progress);
     for (_, why) in &result.refused {
         *diag.entry(format!("pick refused: {why}")).or_default() += 1;
     }

@@ -225,7 +225,17 @@ impl Associator {
     }
 
     /// Batch: sort the picks by time and stream them through.
-    pub fn run(&self, mut picks: Vec<Pick>) -> Association {
+    pub fn run(&self, picks: Vec<Pick>) -> Association {
+        self.run_with_progress(picks, &|_, _| {})
+    }
+
+    /// [`run`](Self::run), telling `progress` (picks done, picks in all) as it goes. The
+    /// progress has no effect on the result.
+    pub fn run_with_progress(
+        &self,
+        mut picks: Vec<Pick>,
+        progress: &(dyn Fn(usize, usize) + Sync),
+    ) -> Association {
         picks.sort_by(|a, b| {
             a.time_s
                 .total_cmp(&b.time_s)
@@ -234,8 +244,10 @@ impl Associator {
         // On a worker of the thread pool, so that the parallel steps start there and do not
         // hand work across threads and back.
         rayon::scope(|_| {
+            let total = picks.len();
             let mut s = self.stream();
-            s.run_batch(picks);
+            s.run_batch(picks, progress);
+            progress(total, total);
             s.out
         })
     }
@@ -250,6 +262,7 @@ impl Associator {
             newest: f64::NEG_INFINITY,
             recent: Vec::new(),
             out: Association::default(),
+            in_events: 0,
         }
     }
 
@@ -272,6 +285,8 @@ pub struct Stream<'a> {
     /// Recently located sources, oldest first: where later rounds are looked for first.
     recent: Vec<Recent>,
     out: Association,
+    /// Picks in `out.events`.
+    in_events: usize,
 }
 
 /// Where a search started by a pick looks: its frame (at the pick's station), weather, locator
@@ -560,6 +575,7 @@ impl Stream<'_> {
                     Found::Rest(picks) => self.out.unassociated.extend(picks),
                     Found::Event(place, event) => {
                         self.remember(place);
+                        self.in_events += event.picks.len();
                         self.out.events.push(*event);
                     }
                 }
@@ -573,8 +589,9 @@ impl Stream<'_> {
     /// searches after it saw a stream that has since changed and are run again. Each search
     /// sees exactly the picks it would see streaming (`view`), so the result is `push`'s, byte
     /// for byte, whatever the number of cores.
-    fn run_batch(&mut self, picks: Vec<Pick>) {
+    fn run_batch(&mut self, picks: Vec<Pick>, progress: &(dyn Fn(usize, usize) + Sync)) {
         let ways = rayon::current_num_threads().max(1);
+        let total = picks.len();
         let window = self.assoc.window_s();
         let mut accepted = Vec::with_capacity(picks.len());
         for p in picks {
@@ -600,6 +617,7 @@ impl Stream<'_> {
         let mut inserted = 0;
         // The share of recent searches that found something (a moving average).
         let mut found_share = 0.0;
+        let mut told = 0;
         loop {
             while self.pending.len() < BATCH
                 && let Some(p) = accepted.next()
@@ -672,6 +690,12 @@ impl Stream<'_> {
                     _ => found_share = found_share * (1.0 - SHARE_WEIGHT) + SHARE_WEIGHT,
                 }
                 self.apply(keys[i], outcome);
+            }
+            // Told about every thousandth of the way.
+            let done = self.out.refused.len() + self.out.unassociated.len() + self.in_events;
+            if done >= told + total / 1000 {
+                progress(done, total);
+                told = done;
             }
         }
     }

@@ -646,4 +646,13 @@ fn batch_on_any_number_of_cores_is_the_stream_exactly() {
         let batch = pool.install(|| a.run(all.clone()));
         assert!(batch == streamed, "batch on {threads} threads differs");
     }
+    // The progress told along the way ends at every pick, never goes back, and changes nothing.
+    let told = std::sync::Mutex::new(Vec::new());
+    let with = a.run_with_progress(all.clone(), &|done, total| {
+        told.lock().unwrap().push((done, total));
+    });
+    assert!(with == streamed);
+    let told = told.into_inner().unwrap();
+    assert_eq!(told.last(), Some(&(all.len(), all.len())));
+    assert!(told.windows(2).all(|w| w[0].0 <= w[1].0));
 }

@@ -25,7 +25,7 @@ use truce_ingest::{Keyring, Store};
 use truce_log::{Hash, LogSigner, hex, unhex};
 use truce_model::SensorRegistry;
 
-use crate::{Ctx, ReportError, analyse};
+use crate::{Ctx, ReportError, analyse_with_progress};
 
 type Result<T, E = ReportError> = std::result::Result<T, E>;
 
@@ -317,6 +317,15 @@ pub struct VerifyOptions<'a> {
 /// Outcome of a verification: `Err` for input errors (exit 2), else the list of problems found
 /// (empty = verified, exit 0; any = exit 1).
 pub fn verify(bytes: &[u8], opts: &VerifyOptions<'_>) -> Result<Vec<String>> {
+    verify_with_progress(bytes, opts, &|_, _| {})
+}
+
+/// [`verify`], telling `progress` how the re-run's association goes (picks done, in all).
+pub fn verify_with_progress(
+    bytes: &[u8],
+    opts: &VerifyOptions<'_>,
+    progress: &(dyn Fn(usize, usize) + Sync),
+) -> Result<Vec<String>> {
     let opened = open(bytes)?;
     let mut problems = Vec::new();
     // 1. The mission's signature over the body: nothing else is worth reading without it.
@@ -469,7 +478,7 @@ pub fn verify(bytes: &[u8], opts: &VerifyOptions<'_>) -> Result<Vec<String>> {
     let agreement_bytes = serde_json::to_vec(&body["agreement"])?;
     let agreement =
         truce_model::Agreement::from_json(&agreement_bytes).ctx("the bundled agreement")?;
-    let again = analyse(agreement, &registry, &entries)?;
+    let again = analyse_with_progress(agreement, &registry, &entries, progress)?;
     let window = Window::from_json(&body["window"])?;
     let (findings_text, events_text) = (
         window.apply(&again.findings_text)?,

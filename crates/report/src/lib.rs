@@ -71,6 +71,17 @@ pub fn analyse(
     registry: &SensorRegistry,
     entries: &[Vec<u8>],
 ) -> Result<Analysis, ReportError> {
+    analyse_with_progress(agreement, registry, entries, &|_, _| {})
+}
+
+/// [`analyse`], telling `progress` how the association goes (see
+/// `truce_engine::run_with_progress`).
+pub fn analyse_with_progress(
+    agreement: Agreement,
+    registry: &SensorRegistry,
+    entries: &[Vec<u8>],
+    progress: &(dyn Fn(usize, usize) + Sync),
+) -> Result<Analysis, ReportError> {
     let mut observations = Vec::with_capacity(entries.len());
     for (i, entry) in entries.iter().enumerate() {
         let jws = truce_ingest::jws::parse(entry)
@@ -83,13 +94,14 @@ pub fn analyse(
             observation,
         });
     }
-    let output = truce_engine::run(
+    let output = truce_engine::run_with_progress(
         &truce_engine::Input {
             agreement: Some(agreement),
             registry: registry.clone(),
             observations,
         },
         &truce_engine::Config::default(),
+        progress,
     );
     let events = truce_engine::events_geojson(&output.events, registry);
     let violations = truce_engine::violations_geojson(&output.findings, registry);
