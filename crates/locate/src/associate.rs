@@ -2,8 +2,9 @@
 //!
 //! The same code runs streaming (`Stream::push` with a bounded look-back window) and in batch
 //! (`Associator::run`: the oldest picks' searches side by side on all cores, each seeing exactly
-//! what it would see streaming, kept in order up to the first that finds something). When the oldest pending pick is older
-//! than the window, every pick that could share its source has arrived: the picks at nearby
+//! what it would see streaming, kept in order up to the first that finds something). When the
+//! oldest pending pick is older than the window, every pick that could share its source has
+//! arrived: the picks at nearby
 //! stations whose times are compatible with the inter-station distance become candidates, a
 //! robust location is tried from a few starting points (near the earliest stations, where the
 //! source must be), and the largest consistent set (at least `min_stations` stations, one pick
