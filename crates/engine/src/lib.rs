@@ -718,16 +718,18 @@ fn heard_tracked_rounds(
         .iter()
         .map(|q| stations.get(q.station).map(|st| frame.station(st)))
         .collect();
-    let fits = |f: &RadarFix<'_>, q: &Pick, sta: &[f64; 3]| {
-        let (e, n) = frame.to_en(f.fix.pos);
-        let place_s = (f.fix.cov[0] + f.fix.cov[2]).max(0.0).sqrt() / air.c0;
-        let (tt, _) = truce_locate::medium::travel_time_with(
-            medium,
-            &air,
-            Phase::Acoustic,
-            [e, n, 0.0],
-            *sta,
-        );
+    // Each fix once: its place in the frame, the spread of its place as travel time, its time.
+    let sources: Vec<([f64; 3], f64, f64)> = near
+        .iter()
+        .map(|f| {
+            let (e, n) = frame.to_en(f.fix.pos);
+            let place_s = (f.fix.cov[0] + f.fix.cov[2]).max(0.0).sqrt() / air.c0;
+            ([e, n, 0.0], place_s, f.fix.time_s)
+        })
+        .collect();
+    let fits = |&(src, place_s, t0): &([f64; 3], f64, f64), q: &Pick, sta: &[f64; 3]| {
+        let (tt, _) =
+            truce_locate::medium::travel_time_with(medium, &air, Phase::Acoustic, src, *sta);
         let model = truce_locate::locator::model_sigma(locator, tt);
         let tol = k
             * (q.sigma_s * q.sigma_s
@@ -735,7 +737,7 @@ fn heard_tracked_rounds(
                 + place_s * place_s
                 + RADAR_TIME_SIGMA_S * RADAR_TIME_SIGMA_S)
                 .sqrt();
-        (q.time_s - f.fix.time_s - tt).abs() <= tol
+        (q.time_s - t0 - tt).abs() <= tol
     };
     let explained = l
         .picks
@@ -743,7 +745,7 @@ fn heard_tracked_rounds(
         .zip(&sta)
         .filter(|(q, sta)| {
             sta.as_ref()
-                .is_some_and(|sta| near.iter().any(|f| fits(f, q, sta)))
+                .is_some_and(|sta| sources.iter().any(|f| fits(f, q, sta)))
         })
         .count();
     explained as f64 >= HEARD_SHARE * l.picks.len() as f64
