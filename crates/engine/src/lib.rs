@@ -19,7 +19,8 @@ use sha2::{Digest, Sha256};
 use truce_geo::LatLon;
 use truce_locate::fuse::{CHI2_2_99, Fix, fuse, gate};
 use truce_locate::{
-    AssocConfig, Associator, Located, Medium, MetReport, MetTable, Phase, Pick, Station, Weather,
+    AssocConfig, Associator, Hint, Located, Medium, MetReport, MetTable, Phase, Pick, Station,
+    Weather,
 };
 use truce_model::{Observation, ObservationBody, SensorRegistry, Signal, UtcNanos, WeaponClass};
 
@@ -417,7 +418,20 @@ pub fn run_with_progress(
 
     // Acoustic association and location.
     let medium = Medium::Air { celerity_mps: None };
-    let assoc = Associator::new(stations, medium, MetTable::new(met), config.acoustic);
+    // Every radar fix is a place and time to look for its sound first: a tracked round's picks
+    // are then taken by it, at its place, rather than searched for from scratch (where a
+    // salvo's are too thick to tell apart) and left to blend into ghosts beside it.
+    let hints: Vec<Hint> = fixes
+        .iter()
+        .map(|f| Hint {
+            pos: f.fix.pos,
+            time_s: f.fix.time_s,
+            sigma_m: f.fix.cov[0].max(f.fix.cov[2]).max(0.0).sqrt(),
+            sigma_s: RADAR_TIME_SIGMA_S,
+        })
+        .collect();
+    let assoc =
+        Associator::new(stations, medium, MetTable::new(met), config.acoustic).with_hints(hints);
     let result = assoc.run_with_progress(picks, progress);
     for (_, why) in &result.refused {
         *diag.entry(format!("pick refused: {why}")).or_default() += 1;

@@ -18,6 +18,6 @@ pub mod linalg;
 pub mod locator;
 pub mod medium;
 
-pub use associate::{AssocConfig, Association, Associator, Located, Stream};
+pub use associate::{AssocConfig, Association, Associator, Hint, Located, Stream};
 pub use locator::{CHI2_2_95, LocatorConfig, Solution};
 pub use medium::{Frame, Medium, MetReport, MetTable, Phase, Pick, Station, Weather};
