@@ -710,14 +710,14 @@ fn radar_fixes_find_their_rounds_heard_in_chance_picks() {
             });
         }
     }
-    let hints = |late_s: f64| -> Vec<Hint> {
+    let hints = |late_s: f64, sigma_m: f64| -> Vec<Hint> {
         truth
             .iter()
             .enumerate()
             .map(|(k, (src, t0))| Hint {
                 pos: direct(*src, 70.0 * k as f64, 60.0),
                 time_s: t0 + late_s + if k % 2 == 0 { 0.05 } else { -0.05 },
-                sigma_m: 60.0,
+                sigma_m,
                 sigma_s: 0.1,
             })
             .collect()
@@ -738,13 +738,18 @@ fn radar_fixes_find_their_rounds_heard_in_chance_picks() {
             .count()
     };
     let with = associator(&st, met.clone())
-        .with_hints(hints(0.0))
+        .with_hints(hints(0.0, 60.0))
         .run(all.clone());
     let without = associator(&st, met.clone()).run(all.clone());
     let late = associator(&st, met.clone())
-        .with_hints(hints(10.0))
+        .with_hints(hints(10.0, 60.0))
         .run(all.clone());
-    let hinted = associator(&st, met).with_hints(hints(0.0));
+    // Fixes known to a kilometre are no place to look (ignored).
+    let vague = associator(&st, met.clone())
+        .with_hints(hints(0.0, 1000.0))
+        .run(all.clone());
+    assert!(vague == without, "vague fixes changed the events");
+    let hinted = associator(&st, met).with_hints(hints(0.0, 60.0));
     let mut stream = hinted.stream();
     all.sort_by(|a, b| {
         a.time_s
