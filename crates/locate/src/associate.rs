@@ -867,7 +867,7 @@ impl View<'_, '_> {
             let Some(q) = self.pending.get(key) else {
                 continue;
             };
-            let mut z2 = ((q.time_s - t) / q.sigma_s.hypot(m)).powi(2);
+            let mut z2 = ((q.time_s - t) / hyp(q.sigma_s, m)).powi(2);
             if let Some((observed_deg, sigma_deg)) = q.back_azimuth {
                 let predicted = (src[0] - sta[0]).atan2(src[1] - sta[1]).to_degrees();
                 let d = (observed_deg - predicted + 540.0).rem_euclid(360.0) - 180.0;
@@ -1086,9 +1086,7 @@ impl View<'_, '_> {
                     let rate = key.map_or(1.0 / (2.0 * cfg.rate_window_s), |_| {
                         self.rate_at(q, p.time_s)
                     });
-                    let sigma = q
-                        .sigma_s
-                        .hypot(crate::locator::model_sigma(&setting.config, tt));
+                    let sigma = hyp(q.sigma_s, crate::locator::model_sigma(&setting.config, tt));
                     reach += pick_gain(sigma, rate) - 0.5 * k * k * r2 / tol2;
                 }
             };
@@ -1159,13 +1157,13 @@ impl View<'_, '_> {
                 }
                 let c = speed(trio[0].0.phase);
                 for (e, n, t0) in tdoa3(trio, c) {
-                    if e.hypot(n) > cfg.seed_radius_m {
+                    if hyp(e, n) > cfg.seed_radius_m {
                         continue;
                     }
                     let Some(x) = refine3(setting, frame, trio, [e, n, 0.0, t0]) else {
                         continue;
                     };
-                    if x[0].hypot(x[1]) > cfg.seed_radius_m {
+                    if hyp(x[0], x[1]) > cfg.seed_radius_m {
                         continue;
                     }
                     let (count, sc, reach) = score(x);
@@ -1187,7 +1185,7 @@ impl View<'_, '_> {
         let mut distinct: Vec<(usize, f64, [f64; 4])> = Vec::new();
         for h in tried {
             if !distinct.iter().any(|d| {
-                (d.2[0] - h.2[0]).hypot(d.2[1] - h.2[1]) < 20.0 && (d.2[3] - h.2[3]).abs() < 0.05
+                hyp(d.2[0] - h.2[0], d.2[1] - h.2[1]) < 20.0 && (d.2[3] - h.2[3]).abs() < 0.05
             }) {
                 distinct.push(h);
             }
@@ -1237,10 +1235,10 @@ impl View<'_, '_> {
                     .iter()
                     .map(|&i| {
                         let st = frame.station(&a.stations[group[i].station]);
-                        (st[0] - sol.x[0]).hypot(st[1] - sol.x[1])
+                        hyp(st[0] - sol.x[0], st[1] - sol.x[1])
                     })
                     .fold(f64::INFINITY, f64::min);
-                if near > cfg.seed_radius_m || sol.x[0].hypot(sol.x[1]) > cfg.max_station_distance_m
+                if near > cfg.seed_radius_m || hyp(sol.x[0], sol.x[1]) > cfg.max_station_distance_m
                 {
                     return None;
                 }
@@ -1352,7 +1350,7 @@ impl View<'_, '_> {
                     continue;
                 }
                 let (tt, _) = travel_time_with(&a.medium, wind, ph, src, sta);
-                let m = crate::locator::model_sigma(&a.config.locator, tt).hypot(extra_s);
+                let m = hyp(crate::locator::model_sigma(&a.config.locator, tt), extra_s);
                 if let Some((key, q)) = self.unique(s, ph, t0 + tt, k, m, sta, src) {
                     keys.push(Some(key));
                     group.push(q);
@@ -1451,7 +1449,7 @@ impl View<'_, '_> {
             })
             .filter(|r| {
                 let (e, n) = around.frame.to_en(r.pos);
-                e.hypot(n) <= a.config.seed_radius_m && {
+                hyp(e, n) <= a.config.seed_radius_m && {
                     let src = around.frame.source(e, n, 0.0);
                     let (tt, _) =
                         travel_time_with(&a.medium, &around.air, p.phase, src, around.sta_p);
@@ -1516,7 +1514,7 @@ impl View<'_, '_> {
         }
         let sol = locate(setting, frame, &group, first.x, true, cfg.min_stations)?;
         if !sol.inliers.contains(&0)
-            || (sol.x[0] - e).hypot(sol.x[1] - n) > REPEAT_RADIUS_M
+            || hyp(sol.x[0] - e, sol.x[1] - n) > REPEAT_RADIUS_M
             || (sol.dof > 0 && sol.chi2 > cfg.max_chi2_per_dof * sol.dof as f64)
         {
             return None;
@@ -1550,7 +1548,7 @@ impl View<'_, '_> {
         let a = self.assoc;
         let cfg = &a.config;
         let (e, n) = around.frame.to_en(r.pos);
-        if e.hypot(n) > cfg.seed_radius_m {
+        if hyp(e, n) > cfg.seed_radius_m {
             return None;
         }
         let src = around.frame.source(e, n, r.depth_m);
@@ -1560,7 +1558,7 @@ impl View<'_, '_> {
             return None;
         }
         let t0 = p.time_s - tt_p;
-        let extra_s = p.sigma_s.hypot(r.spread_s());
+        let extra_s = hyp(p.sigma_s, r.spread_s());
         let (keys, group) = self.gather(p, &around.lookups, &wind, src, t0, extra_s);
         (group.len() >= cfg.min_stations).then_some((src, wind, t0, keys, group))
     }
@@ -1594,7 +1592,7 @@ impl View<'_, '_> {
                 let m = crate::locator::model_sigma(&cfg.locator, tt);
                 (
                     g.time_s - tt,
-                    g.sigma_s.hypot(m),
+                    hyp(g.sigma_s, m),
                     [grad[0], grad[1]],
                     g,
                     key.is_none(),
@@ -1699,7 +1697,7 @@ impl View<'_, '_> {
                 continue;
             };
             let (e, n) = around.frame.to_en(r.pos);
-            if (sol.x[0] - e).hypot(sol.x[1] - n) > SAME_PLACE_M {
+            if hyp(sol.x[0] - e, sol.x[1] - n) > SAME_PLACE_M {
                 continue;
             }
             total += evidence - cfg.round_cost;
@@ -1735,7 +1733,7 @@ impl View<'_, '_> {
             let sta = frame.station(&a.stations[q.station]);
             let (tt, _) = travel_time_with(&a.medium, &air, q.phase, src, sta);
             let m = crate::locator::model_sigma(&setting.config, tt);
-            let sigma = q.sigma_s.hypot(m);
+            let sigma = hyp(q.sigma_s, m);
             total += pick_gain(sigma, self.rate_at(q, t_min));
         }
         total
@@ -1767,7 +1765,7 @@ impl View<'_, '_> {
             return 0.0;
         }
         let src = frame.source(sol.x[0], sol.x[1], sol.x[2]);
-        let horizontal = |sta: [f64; 3]| (sta[0] - src[0]).hypot(sta[1] - src[1]);
+        let horizontal = |sta: [f64; 3]| hyp(sta[0] - src[0], sta[1] - src[1]);
         let mut heard: Vec<(usize, f64)> = sol
             .inliers
             .iter()
@@ -1793,7 +1791,7 @@ impl View<'_, '_> {
                     let ph = a.medium.phases()[0];
                     let (tt, _) = travel_time_with(&a.medium, wind, ph, src, sta);
                     let t = sol.x[3] + tt;
-                    let tol = k * sigma.hypot(crate::locator::model_sigma(&cfg.locator, tt));
+                    let tol = k * hyp(sigma, crate::locator::model_sigma(&cfg.locator, tt));
                     !self.heard_any(s, t - tol, t + tol)
                         && self.heard_any(s, t - cfg.rate_window_s, t + cfg.rate_window_s)
                 }
@@ -1801,6 +1799,14 @@ impl View<'_, '_> {
             .count();
         silent as f64 * cfg.silent_station_cost
     }
+}
+
+/// The length of (a, b): by hand rather than `f64::hypot`, which guards against overflow no
+/// value here comes near, costs about 7 % of the association in libm, and is not correctly
+/// rounded alike on every platform; a square root is (IEEE 754), so the same inputs give the
+/// same bits on any machine.
+fn hyp(a: f64, b: f64) -> f64 {
+    (a * a + b * b).sqrt()
 }
 
 /// Ties the picks that an arrivals closure hands out to the pending list they come from (a
@@ -1833,7 +1839,7 @@ fn tdoa3(trio: &[(&Pick, [f64; 3]); 3], c: f64) -> Vec<(f64, f64, f64)> {
     let det = rows[0][0] * rows[1][1] - rows[0][1] * rows[1][0];
     // Stations (nearly) on one line make this system singular; sensors are often deployed in
     // lines, so that case gets its own solution.
-    let scale = (rows[0][0].hypot(rows[0][1]) * rows[1][0].hypot(rows[1][1])).max(1e-12);
+    let scale = (hyp(rows[0][0], rows[0][1]) * hyp(rows[1][0], rows[1][1])).max(1e-12);
     if det.abs() < 1e-3 * scale {
         return tdoa3_collinear(trio, c);
     }
@@ -1877,14 +1883,14 @@ fn tdoa3(trio: &[(&Pick, [f64; 3]); 3], c: f64) -> Vec<(f64, f64, f64)> {
 fn tdoa3_collinear(trio: &[(&Pick, [f64; 3]); 3], c: f64) -> Vec<(f64, f64, f64)> {
     let t_ref = trio[0].0.time_s;
     let o = trio[0].1;
-    let far = if (trio[1].1[0] - o[0]).hypot(trio[1].1[1] - o[1])
-        >= (trio[2].1[0] - o[0]).hypot(trio[2].1[1] - o[1])
+    let far = if hyp(trio[1].1[0] - o[0], trio[1].1[1] - o[1])
+        >= hyp(trio[2].1[0] - o[0], trio[2].1[1] - o[1])
     {
         trio[1].1
     } else {
         trio[2].1
     };
-    let len = (far[0] - o[0]).hypot(far[1] - o[1]);
+    let len = hyp(far[0] - o[0], far[1] - o[1]);
     if len < 1.0 {
         return Vec::new();
     }
