@@ -133,6 +133,30 @@ fn gauss(seed: u64) -> impl FnMut() -> f64 {
     }
 }
 
+/// A small deterministic uniform source on (0, 1) (an LCG) for tests.
+fn uniform(seed: u64) -> impl FnMut() -> f64 {
+    let mut state = seed;
+    move || {
+        state = state
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        ((state >> 11) as f64 + 0.5) / (1u64 << 53) as f64
+    }
+}
+
+/// A pick at `station` that no source made (20 ms, labelled a blast).
+fn chance_pick(station: usize, time_s: f64, evidence: u64) -> Pick {
+    Pick {
+        station,
+        time_s,
+        sigma_s: 0.02,
+        phase: Phase::Acoustic,
+        back_azimuth: None,
+        label: 1.0,
+        evidence,
+    }
+}
+
 #[test]
 fn volleys_separate_and_errors_match_the_stated_sigma() {
     let st = stations();
@@ -322,15 +346,7 @@ fn chance_picks_in_a_dense_stream_form_no_events() {
     for (i, _) in st.iter().enumerate() {
         for k in 0..360 {
             let t = 100.0 + k as f64 / 3.0 + 0.15 * u();
-            all.push(Pick {
-                station: i,
-                time_s: t,
-                sigma_s: 0.02,
-                phase: Phase::Acoustic,
-                back_azimuth: None,
-                label: 1.0,
-                evidence: (i * 1000 + k) as u64,
-            });
+            all.push(chance_pick(i, t, (i * 1000 + k) as u64));
         }
     }
     let n = all.len();
@@ -672,13 +688,7 @@ fn radar_fixes_find_their_rounds_heard_in_chance_picks() {
     let met = half_hourly(&st, w);
     let mut noise = gauss(31);
     let mut miss = gauss(32);
-    let mut state = 33u64;
-    let mut uniform = move || {
-        state = state
-            .wrapping_mul(6_364_136_223_846_793_005)
-            .wrapping_add(1_442_695_040_888_963_407);
-        ((state >> 11) as f64 + 0.5) / (1u64 << 53) as f64
-    };
+    let mut uniform = uniform(33);
     let mut all = Vec::new();
     let mut truth = Vec::new();
     for k in 0..12 {
@@ -699,15 +709,8 @@ fn radar_fixes_find_their_rounds_heard_in_chance_picks() {
     }
     for (i, _) in st.iter().enumerate() {
         for k in 0..35 {
-            all.push(Pick {
-                station: i,
-                time_s: 100.0 + 140.0 * uniform(),
-                sigma_s: 0.02,
-                phase: Phase::Acoustic,
-                back_azimuth: None,
-                label: 1.0,
-                evidence: (100_000 + i * 1000 + k) as u64,
-            });
+            let t = 100.0 + 140.0 * uniform();
+            all.push(chance_pick(i, t, (100_000 + i * 1000 + k) as u64));
         }
     }
     let hints = |late_s: f64, sigma_m: f64| -> Vec<Hint> {
@@ -785,26 +788,13 @@ fn uncorrelated_chance_picks_form_no_events() {
     let st = stations();
     let a = associator(&st, half_hourly(&st, WINDY));
     for (seed, rate) in [(41u64, 0.1), (43, 0.25), (42, 0.5), (44, 1.0)] {
-        let mut state = seed;
-        let mut uniform = move || {
-            state = state
-                .wrapping_mul(6_364_136_223_846_793_005)
-                .wrapping_add(1_442_695_040_888_963_407);
-            ((state >> 11) as f64 + 0.5) / (1u64 << 53) as f64
-        };
+        let mut uniform = uniform(seed);
         let duration = 1000.0;
         let mut all = Vec::new();
         for i in 0..st.len() {
             for k in 0..((rate * duration) as usize) {
-                all.push(Pick {
-                    station: i,
-                    time_s: 100.0 + duration * uniform(),
-                    sigma_s: 0.02,
-                    phase: Phase::Acoustic,
-                    back_azimuth: None,
-                    label: 1.0,
-                    evidence: (i * 10_000 + k) as u64,
-                });
+                let t = 100.0 + duration * uniform();
+                all.push(chance_pick(i, t, (i * 10_000 + k) as u64));
             }
         }
         let n = all.len();
