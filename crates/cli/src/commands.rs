@@ -159,6 +159,10 @@ enum Command {
         /// Findings: violations.geojson or events.geojson.
         #[arg(long)]
         findings: PathBuf,
+        /// Also score located events (events.geojson) against every round's launch and impact:
+        /// precision, recall of detectable sources and F1.
+        #[arg(long)]
+        events: Option<PathBuf>,
         /// Print JSON instead of a table.
         #[arg(long)]
         json: bool,
@@ -416,8 +420,9 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Score {
             truth,
             findings,
+            events,
             json,
-        } => score(&truth, &findings, json),
+        } => score(&truth, &findings, events.as_deref(), json),
         Command::Agreement {
             command:
                 AgreementCommand::Minsk {
@@ -793,6 +798,7 @@ fn demo(out: Option<PathBuf>, which: &str) -> Result<ExitCode> {
     score(
         &sim.join("truth.json"),
         &run.join("violations.geojson"),
+        Some(&run.join("events.geojson")),
         false,
     )?;
     say!();
@@ -948,7 +954,12 @@ fn simulate(scenario_path: &Path, out: &Path) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn score(truth_path: &Path, findings_path: &Path, as_json: bool) -> Result<ExitCode> {
+fn score(
+    truth_path: &Path,
+    findings_path: &Path,
+    events_path: Option<&Path>,
+    as_json: bool,
+) -> Result<ExitCode> {
     let truth: truce_sim::truth::Truth = serde_json::from_slice(
         &fs::read(truth_path).with_context(|| format!("cannot read {}", truth_path.display()))?,
     )
@@ -958,7 +969,14 @@ fn score(truth_path: &Path, findings_path: &Path, as_json: bool) -> Result<ExitC
             .with_context(|| format!("cannot read {}", findings_path.display()))?,
     )
     .with_context(|| format!("{}", findings_path.display()))?;
-    let s = truce_sim::score::score(&truth, &findings);
+    let mut s = truce_sim::score::score(&truth, &findings);
+    if let Some(path) = events_path {
+        let events = truce_sim::score::read_findings(
+            &fs::read(path).with_context(|| format!("cannot read {}", path.display()))?,
+        )
+        .with_context(|| format!("{}", path.display()))?;
+        s.events = Some(truce_sim::score::score_events(&truth, &events));
+    }
     if as_json {
         say!("{}", serde_json::to_string_pretty(&s)?);
         return Ok(ExitCode::SUCCESS);
@@ -1003,6 +1021,21 @@ fn score(truth_path: &Path, findings_path: &Path, as_json: bool) -> Result<ExitC
     );
     for (kind, (n, m)) in &s.by_type {
         say!("  {kind:<28}{n:>8} findings {m:>8} matched");
+    }
+    if let Some(e) = &s.events {
+        say!(
+            "events:               {:>8}   matched {:>8}   precision {:.3}",
+            e.events,
+            e.matched,
+            e.precision
+        );
+        say!(
+            "detectable sources:   {:>8}   found   {:>8}   recall    {:.3}   F1 {:.3}",
+            e.detectable,
+            e.found_detectable,
+            e.recall_detectable,
+            e.f1
+        );
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -422,6 +422,51 @@ fn simulate_then_score_perfect_findings() {
     assert_eq!(s["precision"], 1.0);
     assert_eq!(s["recall"], 1.0);
     assert_eq!(s["attribution_accuracy"], 1.0);
+    assert!(s.get("events").is_none(), "events scored without --events");
+    // Events exactly at every round's launch and impact: event F1 perfect too.
+    let events: Vec<serde_json::Value> = truth["shots"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|r| {
+            [
+                ("firing", &r["lon"], &r["lat"], &r["time"]),
+                (
+                    "impact",
+                    &r["impact"]["lon"],
+                    &r["impact"]["lat"],
+                    &r["impact"]["time"],
+                ),
+            ]
+            .map(|(kind, lon, lat, time)| {
+                serde_json::json!({"type": "Feature",
+                    "geometry": {"type": "Point", "coordinates": [lon, lat]},
+                    "properties": {"type": kind, "time": time}})
+            })
+        })
+        .collect();
+    let n = events.len();
+    let events_path = dir.path().join("events.geojson");
+    std::fs::write(
+        &events_path,
+        serde_json::json!({"type": "FeatureCollection", "features": events}).to_string(),
+    )
+    .unwrap();
+    let o = run(&[
+        "score",
+        "--truth",
+        out.join("truth.json").to_str().unwrap(),
+        "--findings",
+        findings.to_str().unwrap(),
+        "--events",
+        events_path.to_str().unwrap(),
+        "--json",
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let s: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(s["events"]["matched"], n);
+    assert_eq!(s["events"]["precision"], 1.0);
+    assert_eq!(s["events"]["f1"], 1.0);
 }
 
 #[test]

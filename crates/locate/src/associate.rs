@@ -321,8 +321,8 @@ pub struct Stream<'a> {
     pending: BTreeMap<(i64, u64), Pick>,
     /// The same keys per station.
     by_station: Vec<Keys>,
-    /// Per station, the keys of every pick let in, whatever became of it, back to
-    /// `heard_memory_s` before the newest (`silence`).
+    /// Per station, the keys of every pick let in, whatever became of it, as far back as a
+    /// search may still look (`insert`; for `silence`).
     heard: Vec<Keys>,
     next_id: u64,
     newest: f64,
@@ -527,7 +527,7 @@ impl Recent {
 
 /// A source whose place and time another sensor gave (a weapon-locating radar's launch or
 /// impact point): its picks are looked for first, as a recent source's later rounds are, with
-/// the place held fixed and the origin time checked against the given one.
+/// the small shift of its place and its origin time fitted within their stated errors.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Hint {
     /// The place.
@@ -542,10 +542,11 @@ pub struct Hint {
 
 /// See `AssocConfig::silent_station_cost`: ln(1 / (1 - 0.9)), a station nearer a source than
 /// one that heard it hearing it nine times in ten (the simulator's near stations, 98 %). Chance
-/// picks at 0.1 to 1 a second at 22 stations made 30 to 90 ghosts in 1,000 s at 30 nats; 0 to
-/// 1 with this cost (`uncorrelated_chance_picks_form_no_events`). 1.6 (four in five) left 4 at
-/// half a second; stations nearer than the median one that heard it, 10 to 64. Day: precision
-/// 0.980 -> 0.990, recall of detectable violations 0.859 -> 0.856.
+/// picks at 0.05 to 1 a second at 22 stations made 26 to 149 ghosts in 600 s without it; with
+/// it none in 1,000 s at 0.1, 0.25, 0.5 or 1 a second (`uncorrelated_chance_picks_form_no_events`).
+/// 1.6 nats (four in five) left 0 / 0 / 4 / 1; counting only stations nearer than the median
+/// one that heard it, 14 to 64. Day: precision 0.980 -> 0.990, recall of detectable violations
+/// 0.859 -> 0.856.
 const SILENT_STATION_COST: f64 = 2.3;
 
 /// The vaguest place a `Hint` may have, metres (one sigma): half `REPEAT_RADIUS_M`. The

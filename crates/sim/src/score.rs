@@ -174,6 +174,91 @@ pub struct Score {
     pub error_over_crb: f64,
     /// Per finding type: (findings, matched).
     pub by_type: BTreeMap<String, (usize, usize)>,
+    /// Events against sources, when events were scored too (`score_events`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub events: Option<EventScore>,
+}
+
+/// Located events (`events.geojson`) against the sources of every round, in effect or not: its
+/// launch (a `firing` event) and its impact (an `impact` event), one event per source, matched
+/// as findings are (1 km and 5 s, optimal one-to-one). The event-level measure of association
+/// and location (issue 4), beside the findings' precision and recall.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct EventScore {
+    /// Events read (firing and impact).
+    pub events: usize,
+    /// Events matched to a source.
+    pub matched: usize,
+    /// matched / events.
+    pub precision: f64,
+    /// Sources: two per round.
+    pub sources: usize,
+    /// Sources the network could have located (`launch_detectable`, `impact_detectable`).
+    pub detectable: usize,
+    /// Detectable sources matched by an event.
+    pub found_detectable: usize,
+    /// found_detectable / detectable.
+    pub recall_detectable: f64,
+    /// Harmonic mean of precision and recall_detectable.
+    pub f1: f64,
+}
+
+/// Score events against every round's launch and impact (see `EventScore`).
+pub fn score_events(truth: &Truth, events: &[Finding]) -> EventScore {
+    let events: Vec<Finding> = events
+        .iter()
+        .filter(|e| e.kind == "firing" || e.kind == "impact")
+        .cloned()
+        .collect();
+    let mut targets: Vec<Target> = Vec::new();
+    let mut detectable: Vec<bool> = Vec::new();
+    for shot in &truth.shots {
+        let ends = [
+            (
+                "firing",
+                LatLon::new(shot.lat, shot.lon),
+                shot.time,
+                shot.launch_detectable,
+            ),
+            (
+                "impact",
+                LatLon::new(shot.impact.lat, shot.impact.lon),
+                shot.impact.time,
+                shot.impact_detectable,
+            ),
+        ];
+        for (kind, point, time, can) in ends {
+            // Each source is its own target: a round's launch and impact are two events.
+            targets.push(Target {
+                kind,
+                violation: targets.len(),
+                point,
+                time,
+                crb_m: None,
+            });
+            detectable.push(can);
+        }
+    }
+    let matches = assign(&events, &targets);
+    let ratio = |a: usize, b: usize| if b == 0 { 0.0 } else { a as f64 / b as f64 };
+    let found_detectable = matches.iter().filter(|m| detectable[m.1]).count();
+    let n_detectable = detectable.iter().filter(|d| **d).count();
+    let precision = ratio(matches.len(), events.len());
+    let recall = ratio(found_detectable, n_detectable);
+    EventScore {
+        events: events.len(),
+        matched: matches.len(),
+        precision,
+        sources: targets.len(),
+        detectable: n_detectable,
+        found_detectable,
+        recall_detectable: recall,
+        f1: if precision + recall > 0.0 {
+            2.0 * precision * recall / (precision + recall)
+        } else {
+            0.0
+        },
+    }
 }
 
 /// Score findings against truth.
@@ -422,7 +507,74 @@ fn assign(findings: &[Finding], targets: &[Target]) -> Vec<(usize, usize)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::truth::Shot;
     use truce_geo::direct;
+
+    /// Two rounds, four sources: an event at a launch, one at an impact, a firing event
+    /// in the right place but a minute late and one far from anything.
+    #[test]
+    fn events_are_matched_to_sources_one_to_one() {
+        let shot = |id: &str, p: LatLon, t: i64, imp: LatLon| Shot {
+            id: id.into(),
+            battery: "b".into(),
+            party: "A".into(),
+            weapon_class: truce_model::WeaponClass::Mortar,
+            time: UtcNanos(t),
+            lat: p.lat_deg,
+            lon: p.lon_deg,
+            impact: crate::truth::TruthImpact {
+                lat: imp.lat_deg,
+                lon: imp.lon_deg,
+                time: UtcNanos(t + 20_000_000_000),
+            },
+            in_effect: true,
+            blast_picks: 8,
+            detonation_picks: 8,
+            radar_launch: 0,
+            radar_impact: 0,
+            launch_detectable: true,
+            impact_detectable: id == "R1",
+            crb_m: None,
+            impact_crb_m: None,
+        };
+        let a = LatLon::new(48.0, 37.0);
+        let (ia, b, ib) = (
+            direct(a, 90.0, 3000.0),
+            direct(a, 0.0, 5000.0),
+            direct(a, 0.0, 8000.0),
+        );
+        let truth = Truth {
+            scenario: String::new(),
+            violations: Vec::new(),
+            shots: vec![shot("R1", a, 0, ia), shot("R2", b, 60_000_000_000, ib)],
+            objects: Vec::new(),
+            fires: Vec::new(),
+            stats: Default::default(),
+        };
+        let ev = |kind: &str, p: LatLon, t: i64| Finding {
+            kind: kind.into(),
+            party: None,
+            time: UtcNanos(t),
+            point: p,
+            ellipse95: None,
+        };
+        let events = vec![
+            ev("firing", direct(a, 45.0, 200.0), 1_000_000_000),
+            ev("impact", direct(ia, 0.0, 100.0), 20_500_000_000),
+            ev("firing", b, 0),
+            ev("firing", direct(a, 180.0, 30_000.0), 0),
+        ];
+        let s = score_events(&truth, &events);
+        assert_eq!((s.events, s.matched, s.sources), (4, 2, 4));
+        // R2's impact cannot be located: three detectable sources, two found.
+        assert_eq!((s.detectable, s.found_detectable), (3, 2));
+        assert!((s.precision - 0.5).abs() < 1e-12);
+        let r = 2.0 / 3.0;
+        assert!((s.f1 - 2.0 * 0.5 * r / (0.5 + r)).abs() < 1e-12);
+        // Two events at one source: one matches, the other is one too many.
+        let twice = vec![events[0].clone(), events[0].clone()];
+        assert_eq!(score_events(&truth, &twice).matched, 1);
+    }
 
     #[test]
     fn ellipse_containment_respects_orientation() {
