@@ -344,6 +344,17 @@ struct Around<'s> {
     lookups: Vec<(usize, [f64; 3])>,
 }
 
+/// The picks of a round from a given place that explains a pick (`View::place_round`): the
+/// place in the frame, its wind, the origin time that puts the pick on time, and at each
+/// station the clear nearest pick (key `None` for the pick itself).
+struct Round<'s> {
+    src: [f64; 3],
+    wind: AirSpeed,
+    t0: f64,
+    keys: Vec<Option<Key>>,
+    group: Vec<&'s Pick>,
+}
+
 /// One station's pending keys in time order. A sorted vector, by hand rather than a `BTreeSet`:
 /// a station holds the picks of one look-back window (tens to hundreds), picks arrive nearly in
 /// time order (appended at the end), and the searches ask for time ranges millions of times, each
@@ -1411,14 +1422,17 @@ impl View<'_, '_> {
         for r in self.recent().rev().chain(&hinted) {
             // Only the origin time is searched at the place itself: chance seldom lines picks
             // up there (a few nats), a later round from it does (15-25 nats in a ripple).
-            let Some((fixed, _)) = self.fixed_round(p, r, around, p.time_s) else {
+            let Some(round) = self.place_round(p, r, around) else {
+                continue;
+            };
+            let Some((fixed, _)) = self.fixed_round(r, &round, around, p.time_s) else {
                 continue;
             };
             if fixed < cfg.min_repeat_evidence {
                 continue;
             }
             // Then located freely (a neighbouring gun or launcher is a place of its own).
-            if let Some((evidence, sol, keys)) = self.at_place(p, r, around, p.time_s)
+            if let Some((evidence, sol, keys)) = self.at_place(p, r, &round, around, p.time_s)
                 && best.as_ref().is_none_or(|b| fixed + evidence > b.0)
             {
                 best = Some((fixed + evidence, sol, keys));
@@ -1478,13 +1492,15 @@ impl View<'_, '_> {
         }
     }
 
-    /// A round from place `r` that explains `p` (see `repeat`), with its evidence (rates
-    /// counted from `t_min`), whatever that evidence is.
+    /// A round from place `r` that explains `p` (see `repeat`), located freely from its
+    /// `round` at the place, with its evidence (rates counted from `t_min`), whatever that
+    /// evidence is.
     #[allow(clippy::type_complexity)]
     fn at_place(
         &self,
         p: &Pick,
         r: &Recent,
+        round: &Round<'_>,
         around: &Around<'_>,
         t_min: f64,
     ) -> Option<(f64, Solution, Vec<Option<(i64, u64)>>)> {
@@ -1497,10 +1513,9 @@ impl View<'_, '_> {
             lookups,
             ..
         } = around;
-        let (src, _, t0, _, group) = self.place_round(p, r, around)?;
-        let (e, n) = (src[0], src[1]);
-        let start = [e, n, r.depth_m, t0];
-        let first = locate(setting, frame, &group, start, true, cfg.min_stations)?;
+        let (e, n) = (round.src[0], round.src[1]);
+        let start = [e, n, r.depth_m, round.t0];
+        let first = locate(setting, frame, &round.group, start, true, cfg.min_stations)?;
         if !first.inliers.contains(&0) {
             return None;
         }
@@ -1530,22 +1545,14 @@ impl View<'_, '_> {
     /// The picks of a round from place `r` that explains `p`: its arrivals predicted from the
     /// place (with its wind) at the origin time that puts `p` on time, and the clear nearest
     /// pick at every other station (`gather`; p's own error allowed for, since the origin time
-    /// comes from it). Returns the place in the frame, the wind, the origin time, the keys and
-    /// the picks; `None` for a place out of reach, a time not after the place's last round, or
-    /// too few stations.
-    #[allow(clippy::type_complexity)]
+    /// comes from it). `None` for a place out of reach, a time not after the place's last
+    /// round (or off a known round's time), or too few stations.
     fn place_round<'s>(
         &'s self,
         p: &'s Pick,
         r: &Recent,
         around: &Around<'_>,
-    ) -> Option<(
-        [f64; 3],
-        AirSpeed,
-        f64,
-        Vec<Option<(i64, u64)>>,
-        Vec<&'s Pick>,
-    )> {
+    ) -> Option<Round<'s>> {
         let a = self.assoc;
         let cfg = &a.config;
         let (e, n) = around.frame.to_en(r.pos);
@@ -1561,7 +1568,13 @@ impl View<'_, '_> {
         let t0 = p.time_s - tt_p;
         let extra_s = hyp(p.sigma_s, r.spread_s());
         let (keys, group) = self.gather(p, &around.lookups, &wind, src, t0, extra_s);
-        (group.len() >= cfg.min_stations).then_some((src, wind, t0, keys, group))
+        (group.len() >= cfg.min_stations).then_some(Round {
+            src,
+            wind,
+            t0,
+            keys,
+            group,
+        })
     }
 
     /// A round from exactly the place of `r` (its wind too) that explains `q`: only its origin
@@ -1573,8 +1586,8 @@ impl View<'_, '_> {
     /// time.
     fn fixed_round(
         &self,
-        q: &Pick,
         r: &Recent,
+        round: &Round<'_>,
         around: &Around<'_>,
         t_min: f64,
     ) -> Option<(f64, f64)> {
@@ -1582,14 +1595,21 @@ impl View<'_, '_> {
         let cfg = &a.config;
         let k = cfg.locator.inlier_sigmas;
         let frame = &around.frame;
-        let (src, wind, t0, keys, group) = self.place_round(q, r, around)?;
+        let Round {
+            src,
+            wind,
+            t0,
+            keys,
+            group,
+        } = round;
+        let (src, t0) = (*src, *t0);
         // (reduced time, sigma, d(travel time)/d(east, north), pick, is q)
         let mut rows: Vec<(f64, f64, [f64; 2], &Pick, bool)> = group
             .iter()
             .zip(keys)
             .map(|(&g, key)| {
                 let sta = frame.station(&a.stations[g.station]);
-                let (tt, grad) = travel_time_with(&a.medium, &wind, g.phase, src, sta);
+                let (tt, grad) = travel_time_with(&a.medium, wind, g.phase, src, sta);
                 let m = crate::locator::model_sigma(&cfg.locator, tt);
                 (
                     g.time_s - tt,
@@ -1686,7 +1706,10 @@ impl View<'_, '_> {
                 origin_s: last,
                 ..*r
             };
-            let Some((evidence, t0)) = self.fixed_round(q, &place, around, p.time_s) else {
+            let Some(round) = self.place_round(q, &place, around) else {
+                continue;
+            };
+            let Some((evidence, t0)) = self.fixed_round(&place, &round, around, p.time_s) else {
                 continue;
             };
             if evidence <= cfg.round_cost {
@@ -1694,7 +1717,7 @@ impl View<'_, '_> {
             }
             // A blend of rounds from several places (two launchers) also lines up roughly at
             // its place; a later round located freely must come back to the very place.
-            let Some((_, sol, _)) = self.at_place(q, &place, around, p.time_s) else {
+            let Some((_, sol, _)) = self.at_place(q, &place, &round, around, p.time_s) else {
                 continue;
             };
             let (e, n) = around.frame.to_en(r.pos);
