@@ -404,21 +404,23 @@ fn simulate_then_score_perfect_findings() {
         })
         .collect();
     let findings = dir.path().join("violations.geojson");
-    std::fs::write(
-        &findings,
-        serde_json::json!({"type": "FeatureCollection", "features": features}).to_string(),
-    )
-    .unwrap();
-    let o = run(&[
-        "score",
-        "--truth",
-        out.join("truth.json").to_str().unwrap(),
-        "--findings",
-        findings.to_str().unwrap(),
-        "--json",
-    ]);
-    assert!(o.status.success(), "{}", text(&o));
-    let s: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    write_features(&findings, features);
+    let truth_path = out.join("truth.json");
+    let score = |extra: &[&str]| -> serde_json::Value {
+        let mut args = vec![
+            "score",
+            "--truth",
+            truth_path.to_str().unwrap(),
+            "--findings",
+            findings.to_str().unwrap(),
+            "--json",
+        ];
+        args.extend_from_slice(extra);
+        let o = run(&args);
+        assert!(o.status.success(), "{}", text(&o));
+        serde_json::from_slice(&o.stdout).unwrap()
+    };
+    let s = score(&[]);
     assert_eq!(s["precision"], 1.0);
     assert_eq!(s["recall"], 1.0);
     assert_eq!(s["attribution_accuracy"], 1.0);
@@ -447,26 +449,17 @@ fn simulate_then_score_perfect_findings() {
         .collect();
     let n = events.len();
     let events_path = dir.path().join("events.geojson");
-    std::fs::write(
-        &events_path,
-        serde_json::json!({"type": "FeatureCollection", "features": events}).to_string(),
-    )
-    .unwrap();
-    let o = run(&[
-        "score",
-        "--truth",
-        out.join("truth.json").to_str().unwrap(),
-        "--findings",
-        findings.to_str().unwrap(),
-        "--events",
-        events_path.to_str().unwrap(),
-        "--json",
-    ]);
-    assert!(o.status.success(), "{}", text(&o));
-    let s: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    write_features(&events_path, events);
+    let s = score(&["--events", events_path.to_str().unwrap()]);
     assert_eq!(s["events"]["matched"], n);
     assert_eq!(s["events"]["precision"], 1.0);
     assert_eq!(s["events"]["f1"], 1.0);
+}
+
+/// Write `features` as a GeoJSON FeatureCollection.
+fn write_features(path: &Path, features: Vec<serde_json::Value>) {
+    let fc = serde_json::json!({"type": "FeatureCollection", "features": features});
+    std::fs::write(path, fc.to_string()).unwrap();
 }
 
 #[test]
