@@ -301,6 +301,7 @@ impl Associator {
             heard: vec![Keys::default(); self.stations.len()],
             next_id: 0,
             newest: f64::NEG_INFINITY,
+            max_sigma_s: 0.0,
             recent: Vec::new(),
             out: Association::default(),
             in_events: 0,
@@ -326,6 +327,9 @@ pub struct Stream<'a> {
     heard: Vec<Keys>,
     next_id: u64,
     newest: f64,
+    /// The largest sigma of any pick let in, seconds: how far from a predicted arrival a pick
+    /// can be and still be within `k` sigmas of it (`unique`).
+    max_sigma_s: f64,
     /// Recently located sources, oldest first: where later rounds are looked for first.
     recent: Vec<Recent>,
     out: Association,
@@ -619,6 +623,7 @@ impl Stream<'_> {
         let key = (key_time(p.time_s), self.next_id);
         self.next_id += 1;
         self.newest = self.newest.max(p.time_s);
+        self.max_sigma_s = self.max_sigma_s.max(p.sigma_s);
         self.by_station[p.station].insert(key);
         // What no search will look at again goes: searches start at picks within the window
         // of the newest, and look back from them by the seeding reach and the rate window.
@@ -869,8 +874,9 @@ impl View<'_, '_> {
     ) -> Option<((i64, u64), &Pick)> {
         /// Two picks whose normalised residuals differ by less than this are equally likely.
         const AMBIGUOUS_SIGMAS: f64 = 2.0;
-        // No pick sigma in a sane stream exceeds a second; the exact test follows.
-        let reach = k * (m + 1.0);
+        // No pick is further than k of its combined sigmas at the largest pick sigma let in
+        // (a nanosecond more for the keys' rounding); the exact test follows.
+        let reach = k * hyp(m, self.max_sigma_s) + 1e-9;
         let lo = (key_time(t - reach), 0);
         let hi = (key_time(t + reach), u64::MAX);
         let mut best: Option<(f64, (i64, u64), &Pick)> = None;
