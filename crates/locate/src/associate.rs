@@ -59,6 +59,14 @@ pub struct AssocConfig {
     /// only the origin time fitted: so far fewer hypotheses compete by chance that less
     /// evidence proves as much. Chance picks at a wrong place score about 0 +- 4 nats this way.
     pub min_repeat_evidence: f64,
+    /// Fewest nats for a later round from a salvo's place (one whose first round needed later
+    /// rounds to make up its evidence): the place itself is already proven by the salvo.
+    pub min_salvo_round_evidence: f64,
+    /// Longest gap between a salvo's rounds, seconds: a round later than this after the
+    /// place's last one is judged as any repeat is (`min_repeat_evidence`).
+    pub salvo_gap_s: f64,
+    /// Fewest nats for a round from a `Hint`'s place on its time (one not of a salvo).
+    pub min_known_evidence: f64,
     /// How long a located source stays a place to look for repeats, seconds after its origin.
     pub repeat_memory_s: f64,
     /// How far short of `min_evidence` a first round may fall and still become an event when
@@ -91,6 +99,9 @@ impl AssocConfig {
             min_evidence: f64::NEG_INFINITY,
             // Earthquakes and explosions seldom repeat from one place within minutes.
             min_repeat_evidence: f64::INFINITY,
+            min_salvo_round_evidence: f64::INFINITY,
+            salvo_gap_s: 0.0,
+            min_known_evidence: f64::INFINITY,
             salvo_reach: 0.0,
             // S is often not picked where P is: silence proves little.
             silent_station_cost: 0.0,
@@ -121,6 +132,9 @@ impl AssocConfig {
             min_evidence: f64::NEG_INFINITY,
             // Earthquakes and explosions seldom repeat from one place within minutes.
             min_repeat_evidence: f64::INFINITY,
+            min_salvo_round_evidence: f64::INFINITY,
+            salvo_gap_s: 0.0,
+            min_known_evidence: f64::INFINITY,
             salvo_reach: 0.0,
             // Whether an array hears a source hundreds of km off depends on the ducts.
             silent_station_cost: 0.0,
@@ -154,6 +168,9 @@ impl AssocConfig {
             rate_window_s: 60.0,
             silent_station_cost: SILENT_STATION_COST,
             min_repeat_evidence: 17.0,
+            min_salvo_round_evidence: 8.0,
+            salvo_gap_s: 4.0,
+            min_known_evidence: 15.0,
             repeat_memory_s: 120.0,
             salvo_reach: 20.0,
             salvo_window_s: 30.0,
@@ -204,6 +221,8 @@ pub struct Associator {
     neighbours: Vec<Vec<(usize, f64)>>,
     /// Sources known from elsewhere, in time order (`with_hints`).
     hints: Vec<Hint>,
+    /// Per hint, whether it is one of a salvo the hints themselves show (`with_hints`).
+    hint_salvo: Vec<bool>,
 }
 
 impl Associator {
@@ -231,6 +250,7 @@ impl Associator {
             config,
             neighbours,
             hints: Vec::new(),
+            hint_salvo: Vec::new(),
         }
     }
 
@@ -255,6 +275,32 @@ impl Associator {
                 .then(a.pos.lat_deg.total_cmp(&b.pos.lat_deg))
                 .then(a.pos.lon_deg.total_cmp(&b.pos.lon_deg))
         });
+        // Several hints of one kind from one place within a salvo's window are a salvo that
+        // another sensor saw: a place whose rounds need only `min_salvo_round_evidence` (the
+        // same hint from two radars, at one time, counts once).
+        let window = self.config.salvo_window_s;
+        self.hint_salvo = hints
+            .iter()
+            .enumerate()
+            .map(|(i, h)| {
+                let lo = hints.partition_point(|o| o.time_s < h.time_s - window);
+                let mut times: Vec<f64> = hints[lo..]
+                    .iter()
+                    .enumerate()
+                    .take_while(|(_, o)| o.time_s <= h.time_s + window)
+                    .filter(|&(j, o)| {
+                        lo + j != i
+                            && (o.time_s - h.time_s).abs() > SAME_TIME_S
+                            && o.label.signum() == h.label.signum()
+                            && near(h.pos, o.pos, HINT_SALVO_SIGMAS * hyp(h.sigma_m, o.sigma_m))
+                    })
+                    .map(|(_, o)| o.time_s)
+                    .collect();
+                times.sort_by(f64::total_cmp);
+                times.dedup_by(|a, b| (*a - *b).abs() <= SAME_TIME_S);
+                times.len() + 1 >= HINT_SALVO_ROUNDS
+            })
+            .collect();
         self.hints = hints;
         self
     }
@@ -303,6 +349,7 @@ impl Associator {
             newest: f64::NEG_INFINITY,
             max_sigma_s: 0.0,
             recent: Vec::new(),
+            located: Vec::new(),
             out: Association::default(),
             in_events: 0,
         }
@@ -332,6 +379,9 @@ pub struct Stream<'a> {
     max_sigma_s: f64,
     /// Recently located sources, oldest first: where later rounds are looked for first.
     recent: Vec<Recent>,
+    /// Origin time and place of every event located as long as `recent` remembers: a salvo's
+    /// rounds share one place in `recent`, but each is a round a later search may find again.
+    located: Vec<(f64, LatLon)>,
     out: Association,
     /// Picks in `out.events`.
     in_events: usize,
@@ -489,6 +539,11 @@ impl<'v> View<'v, '_> {
             .filter(|r| r.origin_s >= self.recent_from)
     }
 
+    /// The events located that this search may look at (origin time, place).
+    fn located(&self) -> impl Iterator<Item = &'v (f64, LatLon)> + '_ {
+        self.s.located.iter().filter(|l| l.0 >= self.recent_from)
+    }
+
     /// The same view without the picks `keys`.
     fn without(&self, keys: &[Key]) -> View<'v, '_> {
         View {
@@ -523,6 +578,13 @@ struct Recent {
     /// sigma, seconds), and its place to `spread_s` (the place's error as time of travel).
     /// `None` for a located source, whose later rounds come after it.
     known: Option<Known>,
+    /// Whether the place is a salvo's: a round too weak alone, made up by later rounds from
+    /// the place (`salvo_support`), or a place a `Hint` gave. Its later rounds need only
+    /// `min_salvo_round_evidence`.
+    salvo: bool,
+    /// What sounds from the place are, in pick label votes (see `Located::label`): a later
+    /// round from it is of the same kind unless its own picks outvote them.
+    label: f64,
 }
 
 /// What a `Hint` adds to a place: the round's own time, and how loosely the place is known.
@@ -553,6 +615,9 @@ pub struct Hint {
     pub sigma_m: f64,
     /// Standard error of the time, seconds.
     pub sigma_s: f64,
+    /// What the source is, in votes like a pick's `label` (> 0 a blast, < 0 a detonation, 0
+    /// unknown), added to the votes of the picks of a round found from it.
+    pub label: f64,
 }
 
 /// See `AssocConfig::silent_station_cost`: ln(1 / (1 - 0.9)), a station nearer a source than
@@ -567,6 +632,23 @@ const SILENT_STATION_COST: f64 = 2.3;
 /// The vaguest place a `Hint` may have, metres (one sigma): half `REPEAT_RADIUS_M`. The
 /// simulated radars' fixes are 40-100 m.
 const MAX_HINT_SIGMA_M: f64 = 150.0;
+
+/// How many hints of one kind from one place make a salvo (`Associator::with_hints`).
+const HINT_SALVO_ROUNDS: usize = 3;
+
+/// How far apart two hints may be and be of one place, in their combined sigmas.
+const HINT_SALVO_SIGMAS: f64 = 3.0;
+
+/// Whether `a` and `b` are within `radius` metres (a flat-earth bound first: most pairs asked
+/// about are far apart, and the geodesic costs microseconds).
+fn near(a: LatLon, b: LatLon, radius: f64) -> bool {
+    let dn = (a.lat_deg - b.lat_deg).abs() * 110_000.0;
+    let de = (a.lon_deg - b.lon_deg).abs() * 110_000.0 * a.lat_deg.to_radians().cos();
+    if dn.max(de) > 1.1 * radius + 100.0 {
+        return false;
+    }
+    distance_m(a, b) <= radius
+}
 
 /// Most recent sources kept (a salvo adds one place, not one per rocket).
 const MAX_RECENT: usize = 64;
@@ -691,6 +773,7 @@ impl Stream<'_> {
         if !matches!(outcome, Outcome::Unheard) {
             let from = p.time_s - self.assoc.config.repeat_memory_s - self.assoc.window_s();
             self.recent.retain(|r| r.origin_s >= from);
+            self.located.retain(|l| l.0 >= from);
         }
         match outcome {
             Outcome::Unheard | Outcome::Alone => self.out.unassociated.push(p),
@@ -704,6 +787,7 @@ impl Stream<'_> {
                 match what {
                     Found::Rest(picks) => self.out.unassociated.extend(picks),
                     Found::Event(place, event) => {
+                        self.located.push((place.origin_s, place.pos));
                         self.remember(place);
                         self.in_events += event.picks.len();
                         self.out.events.push(*event);
@@ -937,10 +1021,12 @@ impl View<'_, '_> {
         // A repeat has met its own threshold.
         let around = self.around(p);
         let found = match self.repeat(p, &around) {
-            Some(r) => Some((f64::INFINITY, r)),
-            None => self.best_solution(p, &early, &around).map(|r| (r.0, r)),
+            Some((place, r)) => Some((f64::INFINITY, Some(place), r)),
+            None => self
+                .best_solution(p, &early, &around)
+                .map(|r| (r.0, None, r)),
         };
-        let Some((evidence, (_, sol, frame, weather, keys))) = found else {
+        let Some((evidence, from, (_, sol, frame, weather, keys))) = found else {
             return Outcome::Alone;
         };
         let taken: Vec<Key> = sol.inliers.iter().filter_map(|&i| keys[i]).collect();
@@ -953,6 +1039,8 @@ impl View<'_, '_> {
                 origin_s: sol.x[3],
                 wind_offset: sol.wind_offset,
                 known: None,
+                salvo: true,
+                label: 0.0,
             };
             let without = self.without(&taken);
             let support = without.salvo_support(p, &place, cfg.min_evidence - evidence);
@@ -960,6 +1048,9 @@ impl View<'_, '_> {
                 return Outcome::Alone;
             }
         }
+        // A round from a salvo's place, or from a place another sensor gave, is one of its
+        // rounds; one made up by later rounds starts a salvo.
+        let salvo = from.map_or(evidence < cfg.min_evidence, |r| r.salvo);
         let with_p = sol.inliers.iter().any(|&i| keys[i].is_none());
         let mut picks: Vec<Pick> = sol
             .inliers
@@ -976,10 +1067,14 @@ impl View<'_, '_> {
         });
         let pos = frame.to_latlon(sol.x[0], sol.x[1]);
         // The rest of a source already located (picks left out of it as ambiguous, found again
-        // from one of them) is not another source.
-        if self.recent().any(|r| {
-            (r.origin_s - sol.x[3]).abs() < SAME_TIME_S
-                && distance_m(r.pos, pos) < DUPLICATE_RADIUS_M
+        // from one of them) is not another source: at its time, and at its place to the
+        // accuracy of the rest.
+        if self.located().any(|&(t, at)| {
+            (t - sol.x[3]).abs() < SAME_TIME_S && {
+                let (e, n) = frame.to_en(at);
+                hyp(sol.x[0] - e, sol.x[1] - n) < DUPLICATE_RADIUS_M
+                    || same_place(&sol, sol.x[0] - e, sol.x[1] - n)
+            }
         }) {
             return Outcome::Found {
                 keys: taken,
@@ -987,7 +1082,9 @@ impl View<'_, '_> {
                 what: Found::Rest(picks),
             };
         }
-        let label = picks.iter().map(|q| q.label).sum();
+        let label: f64 = picks.iter().map(|q| q.label).sum::<f64>() + from.map_or(0.0, |r| r.label);
+        // Impacts of one salvo scatter over hundreds of metres: not one place.
+        let salvo = salvo && label >= 0.0;
         Outcome::Found {
             keys: taken,
             with_p,
@@ -998,6 +1095,8 @@ impl View<'_, '_> {
                     origin_s: sol.x[3],
                     wind_offset: sol.wind_offset,
                     known: None,
+                    salvo,
+                    label,
                 },
                 Box::new(Located {
                     pos,
@@ -1415,7 +1514,10 @@ impl View<'_, '_> {
         &self,
         p: &Pick,
         around: &Around<'_>,
-    ) -> Option<(f64, Solution, Frame, Weather, Vec<Option<(i64, u64)>>)> {
+    ) -> Option<(
+        Recent,
+        (f64, Solution, Frame, Weather, Vec<Option<(i64, u64)>>),
+    )> {
         let cfg = &self.assoc.config;
         if !cfg.min_repeat_evidence.is_finite() {
             return None;
@@ -1424,7 +1526,7 @@ impl View<'_, '_> {
         if self.recent().next().is_none() && hinted.is_empty() {
             return None;
         }
-        let mut best: Option<(f64, Solution, Vec<Option<(i64, u64)>>)> = None;
+        let mut best: Option<(f64, Recent, Solution, Vec<Option<(i64, u64)>>)> = None;
         for r in self.recent().rev().chain(&hinted) {
             // Only the origin time is searched at the place itself: chance seldom lines picks
             // up there (a few nats), a later round from it does (15-25 nats in a ripple).
@@ -1434,17 +1536,34 @@ impl View<'_, '_> {
             let Some((fixed, _)) = self.fixed_round(r, &round, around, p.time_s) else {
                 continue;
             };
-            if fixed < cfg.min_repeat_evidence {
+            // A salvo's place is proven by its rounds (or by another sensor's fixes of them):
+            // its next round needs less, so long as it follows on.
+            let salvo_round =
+                r.salvo && (r.known.is_some() || round.t0 <= r.origin_s + cfg.salvo_gap_s);
+            let need = if salvo_round {
+                cfg.min_salvo_round_evidence
+            } else if r.known.is_some() {
+                cfg.min_known_evidence
+            } else {
+                cfg.min_repeat_evidence
+            };
+            if fixed < need {
                 continue;
             }
             // Then located freely (a neighbouring gun or launcher is a place of its own).
             if let Some((evidence, sol, keys)) = self.at_place(p, r, &round, around, p.time_s)
+                && (!r.salvo || r.known.is_some() || {
+                    let (e, n) = around.frame.to_en(r.pos);
+                    same_place(&sol, sol.x[0] - e, sol.x[1] - n)
+                })
                 && best.as_ref().is_none_or(|b| fixed + evidence > b.0)
             {
-                best = Some((fixed + evidence, sol, keys));
+                best = Some((fixed + evidence, *r, sol, keys));
             }
         }
-        best.map(|(e, sol, keys)| (e, sol, around.frame.clone(), around.weather, keys))
+        best.map(|(e, place, sol, keys)| {
+            (place, (e, sol, around.frame.clone(), around.weather, keys))
+        })
     }
 
     /// The hints whose sound could be `p`: given before it, within seeding reach of its
@@ -1456,8 +1575,9 @@ impl View<'_, '_> {
         let c0 = around.air.c0;
         a.hints[lo..]
             .iter()
-            .take_while(|h| h.time_s <= p.time_s)
-            .map(|h| Recent {
+            .zip(&a.hint_salvo[lo..])
+            .take_while(|(h, _)| h.time_s <= p.time_s)
+            .map(|(h, &salvo)| Recent {
                 pos: h.pos,
                 depth_m: 0.0,
                 origin_s: h.time_s,
@@ -1467,6 +1587,8 @@ impl View<'_, '_> {
                     sigma_m: h.sigma_m.max(1.0),
                     spread_s: h.sigma_m / c0,
                 }),
+                salvo,
+                label: h.label,
             })
             .filter(|r| {
                 let (e, n) = around.frame.to_en(r.pos);
@@ -1727,7 +1849,7 @@ impl View<'_, '_> {
                 continue;
             };
             let (e, n) = around.frame.to_en(r.pos);
-            if hyp(sol.x[0] - e, sol.x[1] - n) > SAME_PLACE_M {
+            if !same_place(&sol, sol.x[0] - e, sol.x[1] - n) {
                 continue;
             }
             total += evidence - cfg.round_cost;
@@ -1830,6 +1952,23 @@ impl View<'_, '_> {
         silent as f64 * cfg.silent_station_cost
     }
 }
+
+/// Whether a round located freely at `sol`, (de, dn) metres from a place found before, is
+/// from that place: within `SAME_PLACE_M`, or within the 95 % region of the difference of two
+/// such locations (the round's covariance counted twice: the place's own location has about
+/// the same error).
+fn same_place(sol: &Solution, de: f64, dn: f64) -> bool {
+    if hyp(de, dn) <= SAME_PLACE_M {
+        return true;
+    }
+    let c = &sol.cov;
+    let (a, b, d) = (2.0 * c[0][0], 2.0 * c[0][1], 2.0 * c[1][1]);
+    let det = a * d - b * b;
+    det > 0.0 && (de * de * d - 2.0 * de * dn * b + dn * dn * a) / det <= CHI2_2_95
+}
+
+/// The 95 % quantile of chi-square with two degrees of freedom.
+const CHI2_2_95: f64 = 5.991;
 
 /// The length of (a, b): by hand rather than `f64::hypot`, which guards against overflow no
 /// value here comes near, costs about 7 % of the association in libm, and is not correctly
