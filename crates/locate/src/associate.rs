@@ -60,10 +60,12 @@ pub struct AssocConfig {
     /// evidence proves as much. Chance picks at a wrong place score about 0 +- 4 nats this way.
     pub min_repeat_evidence: f64,
     /// Fewest nats for a later round from a salvo's place (one whose first round needed later
-    /// rounds to make up its evidence): the place itself is already proven by the salvo.
+    /// rounds to make up its evidence, or one three or more `Hint`s of one kind fix): the
+    /// place itself is already proven by the salvo.
     pub min_salvo_round_evidence: f64,
     /// Longest gap between a salvo's rounds, seconds: a round later than this after the
-    /// place's last one is judged as any repeat is (`min_repeat_evidence`).
+    /// place's last located one is judged as any repeat is (`min_repeat_evidence`); a round on
+    /// the time of one of a salvo's hints is always a salvo's round.
     pub salvo_gap_s: f64,
     /// Fewest nats for a round from a `Hint`'s place on its time (one not of a salvo).
     pub min_known_evidence: f64,
@@ -579,7 +581,8 @@ struct Recent {
     /// `None` for a located source, whose later rounds come after it.
     known: Option<Known>,
     /// Whether the place is a salvo's: a round too weak alone, made up by later rounds from
-    /// the place (`salvo_support`), or a place a `Hint` gave. Its later rounds need only
+    /// the place (`salvo_support`), a round from a salvo's place, or a `Hint` one of three or
+    /// more from one place (`Associator::with_hints`). Its later rounds need only
     /// `min_salvo_round_evidence`.
     salvo: bool,
     /// What sounds from the place are, in pick label votes (see `Located::label`): a later
