@@ -810,8 +810,9 @@ fn uncorrelated_chance_picks_form_no_events() {
     }
 }
 
-/// A ripple a radar tracked: 24 rockets 0.5 s apart from one launcher, heard with 40 ms errors
-/// and a fifth of the picks missed, 60 % of the picks labelled detonation (a poor classifier).
+/// A ripple a radar tracked: 24 rockets 0.5 s apart from one launcher 15 km outside the network,
+/// heard with 40 ms errors and a third of the picks missed, 60 % of the picks labelled
+/// detonation (a poor classifier).
 /// The radar's fixes (60 m off, 50 ms off) from one place are a salvo the radar saw: its rounds
 /// are taken at `min_salvo_round_evidence`, not at the `min_known_evidence` of a lone fix; and a
 /// round found from a launch fix is a launch whatever most of its picks say.
@@ -821,7 +822,7 @@ fn a_tracked_salvo_is_taken_round_by_round_as_launches() {
     let w = WINDY;
     let src = direct(LatLon::new(48.3, 38.2), 10.0, 15000.0);
     let mut noise = gauss(51);
-    let mut miss = uniform(52);
+    let mut u = uniform(52);
     let mut all = Vec::new();
     let mut truth = Vec::new();
     for k in 0..24 {
@@ -829,11 +830,11 @@ fn a_tracked_salvo_is_taken_round_by_round_as_launches() {
         truth.push(t0);
         let mut n = || 2.0 * noise();
         for mut p in picks_for(&st, src, t0, &w, &mut n) {
-            if miss() < 0.35 {
+            if u() < 0.35 {
                 continue;
             }
             p.sigma_s = 0.04;
-            p.label = if miss() < 0.6 { -0.9 } else { 0.9 };
+            p.label = if u() < 0.6 { -0.9 } else { 0.9 };
             p.evidence += 1000 * (k as u64 + 1);
             all.push(p);
         }
