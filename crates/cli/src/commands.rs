@@ -1036,6 +1036,14 @@ fn score(
             e.recall_detectable,
             e.f1
         );
+        for (what, (n, found)) in &e.by_source {
+            let recall = if *n == 0 {
+                0.0
+            } else {
+                *found as f64 / *n as f64
+            };
+            say!("  {what:<34}{n:>8} detectable {found:>8} found   recall {recall:.3}");
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

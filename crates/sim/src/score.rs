@@ -201,6 +201,10 @@ pub struct EventScore {
     pub recall_detectable: f64,
     /// Harmonic mean of precision and recall_detectable.
     pub f1: f64,
+    /// Detectable sources and those found, by weapon class, end (launch or impact) and whether
+    /// a radar tracked that end ("mlrs launch untracked"): where the recall is lost.
+    #[serde(default)]
+    pub by_source: BTreeMap<String, (usize, usize)>,
 }
 
 /// Score events against every round's launch and impact (see `EventScore`).
@@ -212,22 +216,31 @@ pub fn score_events(truth: &Truth, events: &[Finding]) -> EventScore {
         .collect();
     let mut targets: Vec<Target> = Vec::new();
     let mut detectable: Vec<bool> = Vec::new();
+    let mut source_kind: Vec<String> = Vec::new();
     for shot in &truth.shots {
+        let class = serde_json::to_value(shot.weapon_class)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default();
+        let tracked = |radars: usize| if radars > 0 { "tracked" } else { "untracked" };
         let ends = [
             (
                 "firing",
                 LatLon::new(shot.lat, shot.lon),
                 shot.time,
                 shot.launch_detectable,
+                format!("{class} launch {}", tracked(shot.radar_launch)),
             ),
             (
                 "impact",
                 LatLon::new(shot.impact.lat, shot.impact.lon),
                 shot.impact.time,
                 shot.impact_detectable,
+                format!("{class} impact {}", tracked(shot.radar_impact)),
             ),
         ];
-        for (kind, point, time, can) in ends {
+        for (kind, point, time, can, what) in ends {
+            source_kind.push(what);
             // Each source is its own target: a round's launch and impact are two events.
             targets.push(Target {
                 kind,
@@ -242,6 +255,17 @@ pub fn score_events(truth: &Truth, events: &[Finding]) -> EventScore {
     let matches = assign(&events, &targets);
     let ratio = |a: usize, b: usize| if b == 0 { 0.0 } else { a as f64 / b as f64 };
     let found_detectable = matches.iter().filter(|m| detectable[m.1]).count();
+    let mut by_source: BTreeMap<String, (usize, usize)> = BTreeMap::new();
+    for (t, what) in source_kind.iter().enumerate() {
+        if detectable[t] {
+            by_source.entry(what.clone()).or_default().0 += 1;
+        }
+    }
+    for m in &matches {
+        if detectable[m.1] {
+            by_source.entry(source_kind[m.1].clone()).or_default().1 += 1;
+        }
+    }
     let n_detectable = detectable.iter().filter(|d| **d).count();
     let precision = ratio(matches.len(), events.len());
     let recall = ratio(found_detectable, n_detectable);
@@ -258,6 +282,7 @@ pub fn score_events(truth: &Truth, events: &[Finding]) -> EventScore {
         } else {
             0.0
         },
+        by_source,
     }
 }
 
@@ -571,6 +596,9 @@ mod tests {
         assert!((s.precision - 0.5).abs() < 1e-12);
         let r = 2.0 / 3.0;
         assert!((s.f1 - 2.0 * 0.5 * r / (0.5 + r)).abs() < 1e-12);
+        // By kind of source: R1's launch and impact found, R2's launch not (none tracked).
+        assert_eq!(s.by_source["mortar launch untracked"], (2, 1));
+        assert_eq!(s.by_source["mortar impact untracked"], (1, 1));
         // Two events at one source: one matches, the other is one too many.
         let twice = vec![events[0].clone(), events[0].clone()];
         assert_eq!(score_events(&truth, &twice).matched, 1);
