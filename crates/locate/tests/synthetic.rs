@@ -331,6 +331,19 @@ fn two_separate_events_in_one_run() {
     assert!(out.unassociated.is_empty());
 }
 
+/// Asserts that `a` makes no event of `picks`, chance picks (at `rate`, for the message), and
+/// leaves every one unassociated.
+fn no_events_from(a: &Associator, picks: Vec<Pick>, rate: &str) {
+    let n = picks.len();
+    let out = a.run(picks);
+    assert!(
+        out.events.is_empty(),
+        "{} ghost events from {n} chance picks at {rate}",
+        out.events.len()
+    );
+    assert_eq!(out.unassociated.len(), n);
+}
+
 /// Picks arriving by chance, at a rate where every station has one within a tenth of a second
 /// of any prediction, must not be assembled into sources: the evidence gate (each pick weighs
 /// by how rare a pick near that time is at its station) refuses the ghosts that fitting alone
@@ -349,14 +362,7 @@ fn chance_picks_in_a_dense_stream_form_no_events() {
             all.push(chance_pick(i, t, (i * 1000 + k) as u64));
         }
     }
-    let n = all.len();
-    let out = a.run(all);
-    assert!(
-        out.events.is_empty(),
-        "{} ghost events from {n} chance picks",
-        out.events.len()
-    );
-    assert_eq!(out.unassociated.len(), n);
+    no_events_from(&a, all, "three a second");
 }
 
 /// A ripple of two launchers 150 m apart, a rocket every 0.25 s at each station: with picks
@@ -799,14 +805,7 @@ fn uncorrelated_chance_picks_form_no_events() {
                 all.push(chance_pick(i, t, (i * 10_000 + k) as u64));
             }
         }
-        let n = all.len();
-        let out = a.run(all);
-        assert!(
-            out.events.is_empty(),
-            "{} ghost events from {n} chance picks at {rate} a second",
-            out.events.len()
-        );
-        assert_eq!(out.unassociated.len(), n);
+        no_events_from(&a, all, &format!("{rate} a second"));
     }
 }
 
