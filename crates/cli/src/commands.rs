@@ -1042,7 +1042,7 @@ fn score(
             } else {
                 *found as f64 / *n as f64
             };
-            say!("  {what:<34}{n:>8} detectable {found:>8} found   recall {recall:.3}");
+            say!("  {what:<40}{n:>8} detectable {found:>8} found   recall {recall:.3}");
         }
     }
     Ok(ExitCode::SUCCESS)

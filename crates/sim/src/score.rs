@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use truce_geo::{Enu, LatLon, distance_m};
 use truce_model::UtcNanos;
 
-use crate::truth::Truth;
+use crate::truth::{Shot, Truth};
 
 /// Match radius for fire events, metres.
 pub const FIRE_RADIUS_M: f64 = 1000.0;
@@ -201,8 +201,10 @@ pub struct EventScore {
     pub recall_detectable: f64,
     /// Harmonic mean of precision and recall_detectable.
     pub f1: f64,
-    /// Detectable sources and those found, by weapon class, end (launch or impact) and whether
-    /// a radar tracked that end ("mlrs launch untracked"): where the recall is lost.
+    /// Detectable sources and those found, by weapon class, end (launch or impact) and what
+    /// radars saw of it: "tracked" (a radar reported this end), "mission tracked" (not this
+    /// one, but the same end of another round of its fire mission: `missions`), "untracked"
+    /// (no round of its mission): where the recall is lost ("mlrs launch untracked").
     #[serde(default)]
     pub by_source: BTreeMap<String, (usize, usize)>,
 }
@@ -217,26 +219,37 @@ pub fn score_events(truth: &Truth, events: &[Finding]) -> EventScore {
     let mut targets: Vec<Target> = Vec::new();
     let mut detectable: Vec<bool> = Vec::new();
     let mut source_kind: Vec<String> = Vec::new();
-    for shot in &truth.shots {
+    let mission = missions(&truth.shots);
+    // Per mission, whether a radar reported any launch, any impact.
+    let mut seen = vec![(false, false); mission.iter().max().map_or(0, |m| m + 1)];
+    for (shot, &m) in truth.shots.iter().zip(&mission) {
+        seen[m].0 |= shot.radar_launch > 0;
+        seen[m].1 |= shot.radar_impact > 0;
+    }
+    for (shot, &m) in truth.shots.iter().zip(&mission) {
         let class = serde_json::to_value(shot.weapon_class)
             .ok()
             .and_then(|v| v.as_str().map(str::to_owned))
             .unwrap_or_default();
-        let tracked = |radars: usize| if radars > 0 { "tracked" } else { "untracked" };
+        let tracked = |radars: usize, mission_seen: bool| match (radars > 0, mission_seen) {
+            (true, _) => "tracked",
+            (false, true) => "mission tracked",
+            (false, false) => "untracked",
+        };
         let ends = [
             (
                 "firing",
                 LatLon::new(shot.lat, shot.lon),
                 shot.time,
                 shot.launch_detectable,
-                format!("{class} launch {}", tracked(shot.radar_launch)),
+                format!("{class} launch {}", tracked(shot.radar_launch, seen[m].0)),
             ),
             (
                 "impact",
                 LatLon::new(shot.impact.lat, shot.impact.lon),
                 shot.impact.time,
                 shot.impact_detectable,
-                format!("{class} impact {}", tracked(shot.radar_impact)),
+                format!("{class} impact {}", tracked(shot.radar_impact, seen[m].1)),
             ),
         ];
         for (kind, point, time, can, what) in ends {
@@ -284,6 +297,33 @@ pub fn score_events(truth: &Truth, events: &[Finding]) -> EventScore {
         },
         by_source,
     }
+}
+
+/// Longest pause within one fire mission of a battery, seconds.
+const MISSION_GAP_S: i64 = 60;
+
+/// The fire mission of each shot, numbered from 0: a battery's rounds, each within
+/// `MISSION_GAP_S` of the one before it.
+fn missions(shots: &[Shot]) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..shots.len()).collect();
+    order.sort_by(|&a, &b| {
+        (&shots[a].battery, shots[a].time.0).cmp(&(&shots[b].battery, shots[b].time.0))
+    });
+    let mut mission = vec![0; shots.len()];
+    let mut next = 0;
+    let mut last: Option<usize> = None;
+    for i in order {
+        let same = last.is_some_and(|l| {
+            shots[l].battery == shots[i].battery
+                && shots[i].time.0 - shots[l].time.0 <= MISSION_GAP_S * 1_000_000_000
+        });
+        if !same {
+            next += 1;
+        }
+        mission[i] = next - 1;
+        last = Some(i);
+    }
+    mission
 }
 
 /// Score findings against truth.
@@ -532,7 +572,7 @@ fn assign(findings: &[Finding], targets: &[Target]) -> Vec<(usize, usize)> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::truth::Shot;
+
     use truce_geo::direct;
 
     /// Two rounds, four sources: an event at a launch, one at an impact, a firing event
@@ -602,6 +642,64 @@ mod tests {
         // Two events at one source: one matches, the other is one too many.
         let twice = vec![events[0].clone(), events[0].clone()];
         assert_eq!(score_events(&truth, &twice).matched, 1);
+    }
+
+    /// A battery's rounds within a minute of each other are one mission; another battery's,
+    /// or the same battery's after a longer pause, are another. An untracked end is "mission
+    /// tracked" only when a radar saw that end of a round of its own mission.
+    #[test]
+    fn untracked_rounds_are_told_apart_by_their_mission() {
+        let shot = |battery: &str, t_s: i64, radar_launch: usize| Shot {
+            id: format!("{battery}{t_s}"),
+            battery: battery.into(),
+            party: "A".into(),
+            weapon_class: truce_model::WeaponClass::Mlrs,
+            time: UtcNanos(t_s * 1_000_000_000),
+            lat: 48.0,
+            lon: 37.0 + t_s as f64 * 1e-3,
+            impact: crate::truth::TruthImpact {
+                lat: 48.1,
+                lon: 37.0,
+                time: UtcNanos((t_s + 30) * 1_000_000_000),
+            },
+            in_effect: true,
+            blast_picks: 8,
+            detonation_picks: 8,
+            radar_launch,
+            radar_impact: 0,
+            launch_detectable: true,
+            impact_detectable: false,
+            crb_m: None,
+            impact_crb_m: None,
+        };
+        // Battery a: rounds at 0, 50 and 100 s (one mission, chained), then 200 s (another);
+        // battery b fires at 10 s. Only a's round at 0 s was tracked.
+        let shots = vec![
+            shot("a", 100, 0),
+            shot("b", 10, 0),
+            shot("a", 0, 1),
+            shot("a", 200, 0),
+            shot("a", 50, 0),
+        ];
+        let m = missions(&shots);
+        assert_eq!(m[0], m[2]);
+        assert_eq!(m[0], m[4]);
+        assert_ne!(m[0], m[1]);
+        assert_ne!(m[0], m[3]);
+        assert_ne!(m[1], m[3]);
+        let truth = Truth {
+            scenario: String::new(),
+            violations: Vec::new(),
+            shots,
+            objects: Vec::new(),
+            fires: Vec::new(),
+            stats: Default::default(),
+        };
+        let s = score_events(&truth, &[]);
+        assert_eq!(s.by_source["mlrs launch tracked"], (1, 0));
+        assert_eq!(s.by_source["mlrs launch mission tracked"], (2, 0));
+        assert_eq!(s.by_source["mlrs launch untracked"], (2, 0));
+        assert!(!s.by_source.keys().any(|k| k.contains("impact")));
     }
 
     #[test]
