@@ -125,6 +125,9 @@ fn input_errors_exit_2_with_a_message() {
     let o = ingest(&store, &bad_registry, &[&s.join("observations.jwsl")]);
     assert_eq!(o.status.code(), Some(2));
     assert!(text(&o).contains("bad.json"), "{}", text(&o));
+    // The parser's own message says where, once (not repeated as the error's source).
+    let why = "invalid type: integer `3`, expected a string";
+    assert_eq!(text(&o).matches(why).count(), 1, "{}", text(&o));
     let o = ingest(
         &store,
         &s.join("sensors.json"),

@@ -74,7 +74,9 @@ pub struct Agreement {
 pub enum AgreementError {
     /// Not JSON or not a FeatureCollection.
     #[error("agreement is not a GeoJSON FeatureCollection: {0}")]
-    Json(#[from] serde_json::Error),
+    // The parser's message is in this one's (where it is wanted: the error's own text), so it
+    // is not also offered as the source: `{:#}` would print it twice.
+    Json(serde_json::Error),
     /// The `agreement` member is missing or wrong.
     #[error("agreement member: {0}")]
     Meta(String),
@@ -109,7 +111,7 @@ struct RawFeature {
 impl Agreement {
     /// Parse and check an `agreement.geojson`.
     pub fn from_json(bytes: &[u8]) -> Result<Self, AgreementError> {
-        let raw: RawCollection = serde_json::from_slice(bytes)?;
+        let raw: RawCollection = serde_json::from_slice(bytes).map_err(AgreementError::Json)?;
         if raw.kind != "FeatureCollection" {
             return Err(AgreementError::Meta(format!(
                 "type is {:?}, expected \"FeatureCollection\"",

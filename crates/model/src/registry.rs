@@ -108,7 +108,9 @@ pub struct SensorRegistry {
 pub enum RegistryError {
     /// Not JSON, or not of the registry's shape.
     #[error("registry is not valid JSON of the registry shape: {0}")]
-    Json(#[from] serde_json::Error),
+    // The parser's message is in this one's (where it is wanted: the error's own text), so it
+    // is not also offered as the source: `{:#}` would print it twice.
+    Json(serde_json::Error),
     /// Two sensors share an id.
     #[error("sensor id {0:?} appears more than once")]
     DuplicateId(String),
@@ -125,7 +127,7 @@ pub enum RegistryError {
 impl SensorRegistry {
     /// Parse and validate a registry.
     pub fn from_json(bytes: &[u8]) -> Result<Self, RegistryError> {
-        let reg: SensorRegistry = serde_json::from_slice(bytes)?;
+        let reg: SensorRegistry = serde_json::from_slice(bytes).map_err(RegistryError::Json)?;
         reg.validate()?;
         Ok(reg)
     }
