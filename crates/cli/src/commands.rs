@@ -1022,6 +1022,14 @@ fn score(
     for (kind, (n, m)) in &s.by_type {
         say!("  {kind:<28}{n:>8} findings {m:>8} matched");
     }
+    let firings: usize = s.by_radar.values().sum();
+    if firings > 0 {
+        say!("detectable firings by what radars saw of the round (the recall is not split so):");
+        for (what, n) in &s.by_radar {
+            let share = *n as f64 / firings as f64;
+            say!("  {what:<32}{n:>8}   share {share:.3}");
+        }
+    }
     if let Some(e) = &s.events {
         say!(
             "events:               {:>8}   matched {:>8}   precision {:.3}",

@@ -174,6 +174,13 @@ pub struct Score {
     pub error_over_crb: f64,
     /// Per finding type: (findings, matched).
     pub by_type: BTreeMap<String, (usize, usize)>,
+    /// Detectable firings by what radars saw of the round (`firing_kinds`): "tracked" (either
+    /// end), "untracked alone" (no other round of its battery within `RIPPLE_S`), "untracked
+    /// in a ripple or volley". What was found is not split so: the matching may pair a
+    /// ripple's rounds with each other's findings (they are within 1 km and 5 s), so only the
+    /// total is the recall; these say how much of it the radars make easy.
+    #[serde(default)]
+    pub by_radar: BTreeMap<String, usize>,
     /// Events against sources, when events were scored too (`score_events`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub events: Option<EventScore>,
@@ -299,6 +306,45 @@ pub fn score_events(truth: &Truth, events: &[Finding]) -> EventScore {
     }
 }
 
+/// How close another round of its battery must be for an untracked round to be one of a
+/// ripple or volley, seconds: its picks then come among that round's at every station.
+const RIPPLE_S: i64 = 2;
+
+/// For each truth violation that is a firing of a known round: what radars saw of it (see
+/// `Score::by_radar`). `None` for other violations.
+fn firing_kinds(truth: &Truth) -> Vec<Option<&'static str>> {
+    let shots: BTreeMap<&str, &Shot> = truth.shots.iter().map(|s| (s.id.as_str(), s)).collect();
+    let mut times: BTreeMap<&str, Vec<i64>> = BTreeMap::new();
+    for s in &truth.shots {
+        times.entry(s.battery.as_str()).or_default().push(s.time.0);
+    }
+    for t in times.values_mut() {
+        t.sort_unstable();
+    }
+    truth
+        .violations
+        .iter()
+        .map(|v| {
+            let shot = shots.get(v.id.as_deref()?)?;
+            if v.kind != "firing" {
+                return None;
+            }
+            if shot.radar_launch > 0 || shot.radar_impact > 0 {
+                return Some("tracked");
+            }
+            let t = times.get(shot.battery.as_str())?;
+            let w = RIPPLE_S * 1_000_000_000;
+            let near = t.partition_point(|&x| x <= shot.time.0 + w)
+                - t.partition_point(|&x| x < shot.time.0 - w);
+            Some(if near > 1 {
+                "untracked in a ripple or volley"
+            } else {
+                "untracked alone"
+            })
+        })
+        .collect()
+}
+
 /// Longest pause within one fire mission of a battery, seconds.
 const MISSION_GAP_S: i64 = 60;
 
@@ -415,6 +461,12 @@ pub fn score(truth: &Truth, findings: &[Finding]) -> Score {
         .zip(&found)
         .filter(|(v, f)| v.detectable && **f)
         .count();
+    let kinds = firing_kinds(truth);
+    for (v, kind) in truth.violations.iter().zip(&kinds) {
+        if let (true, Some(kind)) = (v.detectable, kind) {
+            *s.by_radar.entry((*kind).to_owned()).or_default() += 1;
+        }
+    }
     s.precision = ratio(s.matched_findings, s.findings);
     s.recall = ratio(s.found, s.truth);
     s.recall_detectable = ratio(s.found_detectable, s.detectable);
@@ -700,6 +752,86 @@ mod tests {
         assert_eq!(s.by_source["mlrs launch mission tracked"], (2, 0));
         assert_eq!(s.by_source["mlrs launch untracked"], (2, 0));
         assert!(!s.by_source.keys().any(|k| k.contains("impact")));
+    }
+
+    /// A round a radar saw at either end is tracked; an untracked one is of a ripple or volley
+    /// when another round of its own battery is within 2 s, whatever other batteries do.
+    #[test]
+    fn firings_are_told_apart_by_what_radars_saw() {
+        let shot = |id: &str, battery: &str, t_ms: i64, radar_impact: usize| Shot {
+            id: id.into(),
+            battery: battery.into(),
+            party: "A".into(),
+            weapon_class: truce_model::WeaponClass::ArtilleryGe100,
+            time: UtcNanos(t_ms * 1_000_000),
+            lat: 48.0,
+            lon: 37.0,
+            impact: crate::truth::TruthImpact {
+                lat: 48.1,
+                lon: 37.0,
+                time: UtcNanos((t_ms + 30_000) * 1_000_000),
+            },
+            in_effect: true,
+            blast_picks: 8,
+            detonation_picks: 8,
+            radar_launch: 0,
+            radar_impact,
+            launch_detectable: true,
+            impact_detectable: true,
+            crb_m: None,
+            impact_crb_m: None,
+        };
+        let violation = |kind: &str, id: Option<&str>| crate::truth::TruthViolation {
+            kind: kind.into(),
+            party: "A".into(),
+            time: UtcNanos(0),
+            lat: 48.0,
+            lon: 37.0,
+            weapon_class: truce_model::WeaponClass::ArtilleryGe100,
+            impact: None,
+            detectable: true,
+            crb_m: None,
+            impact_crb_m: None,
+            id: id.map(str::to_owned),
+        };
+        let shots = vec![
+            shot("T", "a", 0, 1),
+            // The next round of battery a, 1.5 s after the tracked one: a volley.
+            shot("V", "a", 1_500, 0),
+            // Battery b alone, though battery a fires 1 s away.
+            shot("L", "b", 2_500, 0),
+            // Battery b again, 2.5 s later: alone too.
+            shot("M", "b", 5_000, 0),
+        ];
+        let truth = Truth {
+            scenario: String::new(),
+            violations: vec![
+                violation("firing", Some("T")),
+                violation("firing", Some("V")),
+                violation("firing", Some("L")),
+                violation("firing", Some("M")),
+                violation("buffer_zone_presence", Some("T")),
+                violation("firing", None),
+            ],
+            shots,
+            objects: Vec::new(),
+            fires: Vec::new(),
+            stats: Default::default(),
+        };
+        assert_eq!(
+            firing_kinds(&truth),
+            vec![
+                Some("tracked"),
+                Some("untracked in a ripple or volley"),
+                Some("untracked alone"),
+                Some("untracked alone"),
+                None,
+                None,
+            ]
+        );
+        let s = score(&truth, &[]);
+        assert_eq!(s.by_radar["untracked alone"], 2);
+        assert_eq!(s.by_radar.values().sum::<usize>(), 4);
     }
 
     #[test]
