@@ -1015,9 +1015,11 @@ fn score(
         s.with_ellipse
     );
     say!(
-        "Cramér-Rao bound:     median {:.0} m; error / bound {:.2}",
+        "Cramér-Rao bound:     median {:.0} m; error / bound {:.2} ({:.2} over {} isolated ends)",
         s.median_crb_m,
-        s.error_over_crb
+        s.error_over_crb,
+        s.isolated_error_over_crb,
+        s.isolated
     );
     for (kind, (n, m)) in &s.by_type {
         say!("  {kind:<28}{n:>8} findings {m:>8} matched");

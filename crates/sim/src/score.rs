@@ -172,6 +172,14 @@ pub struct Score {
     pub median_crb_m: f64,
     /// median_error / median_crb (1 is the best possible).
     pub error_over_crb: f64,
+    /// The same over matched rounds' ends with no other round's end within `ISOLATED_M` and
+    /// `ISOLATED_S`: the locator's own accuracy, where which round is which is not in doubt
+    /// (in a ripple the matching may pair a finding with the round beside its own).
+    #[serde(default)]
+    pub isolated_error_over_crb: f64,
+    /// Matched isolated ends with a bound.
+    #[serde(default)]
+    pub isolated: usize,
     /// Per finding type: (findings, matched).
     pub by_type: BTreeMap<String, (usize, usize)>,
     /// Detectable firings by what radars saw of the round (`firing_kinds`): "tracked" (either
@@ -427,6 +435,8 @@ pub fn score(truth: &Truth, findings: &[Finding]) -> Score {
     }
     let mut found = vec![false; truth.violations.len()];
     let (mut errors, mut crbs) = (Vec::new(), Vec::new());
+    let alone = isolated(&targets);
+    let (mut alone_errors, mut alone_crbs) = (Vec::new(), Vec::new());
     let (mut right_party, mut inside) = (0usize, 0usize);
     for &(fi, ti) in &matches {
         let (f, t) = (&findings[fi], &targets[ti]);
@@ -437,6 +447,10 @@ pub fn score(truth: &Truth, findings: &[Finding]) -> Score {
             errors.push(distance_m(f.point, t.point));
             if let Some(c) = t.crb_m {
                 crbs.push(c);
+                if alone[ti] {
+                    alone_errors.push(distance_m(f.point, t.point));
+                    alone_crbs.push(c);
+                }
             }
         }
         if t.kind == "firing" && f.party.is_some() {
@@ -480,7 +494,44 @@ pub fn score(truth: &Truth, findings: &[Finding]) -> Score {
     } else {
         0.0
     };
+    s.isolated = alone_errors.len();
+    let alone_crb = quantile(&mut alone_crbs, 0.5);
+    s.isolated_error_over_crb = if alone_crb > 0.0 {
+        quantile(&mut alone_errors, 0.5) / alone_crb
+    } else {
+        0.0
+    };
     s
+}
+
+/// How far from any other round's launch or impact an end must be to count as isolated,
+/// metres and seconds.
+const ISOLATED_M: f64 = 2000.0;
+/// See `ISOLATED_M`.
+const ISOLATED_S: i64 = 10;
+
+/// For each target: whether it is a round's end (launch or impact) with no other round's end
+/// within `ISOLATED_M` and `ISOLATED_S`.
+fn isolated(targets: &[Target]) -> Vec<bool> {
+    let fire = |t: &Target| t.kind == "firing" || t.kind == "impact";
+    let mut order: Vec<usize> = (0..targets.len()).filter(|&i| fire(&targets[i])).collect();
+    order.sort_by_key(|&i| targets[i].time.0);
+    let w = ISOLATED_S * 1_000_000_000;
+    let mut out = vec![false; targets.len()];
+    for (k, &i) in order.iter().enumerate() {
+        let t = &targets[i];
+        let lo = order.partition_point(|&j| targets[j].time.0 < t.time.0 - w);
+        out[i] = order[lo..]
+            .iter()
+            .take_while(|&&j| targets[j].time.0 <= t.time.0 + w)
+            .enumerate()
+            .all(|(m, &j)| {
+                lo + m == k
+                    || targets[j].violation == t.violation && targets[j].kind != t.kind
+                    || distance_m(targets[j].point, t.point) > ISOLATED_M
+            });
+    }
+    out
 }
 
 /// The q-quantile (nearest rank) of `v`; 0 for an empty list.
@@ -832,6 +883,37 @@ mod tests {
         let s = score(&truth, &[]);
         assert_eq!(s.by_radar["untracked alone"], 2);
         assert_eq!(s.by_radar.values().sum::<usize>(), 4);
+    }
+
+    /// An end is isolated when no other round's end is within 2 km and 10 s; a round's own
+    /// other end does not count, and sightings are never ends.
+    #[test]
+    fn isolated_ends_are_those_far_from_other_rounds() {
+        let a = LatLon::new(48.0, 37.0);
+        let target = |kind: &'static str, violation: usize, point: LatLon, t_s: i64| Target {
+            kind,
+            violation,
+            point,
+            time: UtcNanos(t_s * 1_000_000_000),
+            crb_m: Some(10.0),
+        };
+        let targets = vec![
+            // Two rounds 1 km apart, 3 s apart: neither launch is isolated.
+            target("firing", 0, a, 0),
+            target("firing", 1, direct(a, 90.0, 1000.0), 3),
+            // Round 0's impact 1.5 km from its own launch, 8 s later: isolated from round 1's
+            // launch (2.5 km away), and its own launch does not count.
+            target("impact", 0, direct(a, 270.0, 1500.0), 8),
+            // A round 5 km away: isolated; then one 20 s after round 1 at its place: isolated.
+            target("firing", 2, direct(a, 0.0, 5000.0), 1),
+            target("firing", 3, direct(a, 90.0, 1000.0), 23),
+            // A sighting at round 2's place: not an end, and no end's neighbour.
+            target("buffer_zone_presence", 4, direct(a, 0.0, 5000.0), 1),
+        ];
+        assert_eq!(
+            isolated(&targets),
+            vec![false, false, true, true, true, false]
+        );
     }
 
     #[test]
