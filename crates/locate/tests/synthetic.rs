@@ -921,3 +921,66 @@ fn a_tracked_salvo_is_taken_round_by_round_as_launches() {
         impacts(&unlabelled)
     );
 }
+
+/// No radar: two salvos of 24 rockets at 0.5 s from launchers 8 and 12 km outside the
+/// network, minutes apart, a third of the picks missed, 40 ms errors. Each rocket's picks come
+/// among its neighbours' at about two a second per station. Today 20 of the 48 are found
+/// (a first round made up by later rounds from its place, then rounds from the salvo's place)
+/// and nothing else; looking for the first round among the picks that start each station's
+/// burst found 22 with 10 ghosts (decision record, session 9). Fails if ghosts appear or
+/// fewer rounds are found.
+#[test]
+fn an_untracked_salvo_is_found_without_ghosts() {
+    let st = stations();
+    let w = WINDY;
+    let mut noise = gauss(61);
+    let mut u = uniform(62);
+    let mut all = Vec::new();
+    let mut truth = Vec::new();
+    for (src, start) in [
+        (direct(LatLon::new(48.3, 38.1), 0.0, 14000.0), 100.0),
+        (direct(LatLon::new(48.3, 38.4), 180.0, 18000.0), 400.0),
+    ] {
+        for k in 0..24 {
+            let t0 = start + 0.5 * k as f64;
+            truth.push((src, t0));
+            let mut n = || 2.0 * noise();
+            for mut p in picks_for(&st, src, t0, &w, &mut n) {
+                if u() < 0.35 {
+                    continue;
+                }
+                p.sigma_s = 0.04;
+                p.evidence += 1000 * (truth.len() as u64);
+                all.push(p);
+            }
+        }
+    }
+    all.sort_by(|a, b| a.time_s.total_cmp(&b.time_s));
+    let out = associator(&st, half_hourly(&st, w)).run(all);
+    let mut taken = vec![false; truth.len()];
+    let mut ghosts = 0;
+    for e in &out.events {
+        let best = truth
+            .iter()
+            .enumerate()
+            .filter(|&(k, (s, t))| {
+                !taken[k] && (e.origin_s - t).abs() < 0.25 && distance_m(e.pos, *s) < 300.0
+            })
+            .min_by(|a, b| {
+                (e.origin_s - a.1.1)
+                    .abs()
+                    .total_cmp(&(e.origin_s - b.1.1).abs())
+            });
+        match best {
+            Some((k, _)) => taken[k] = true,
+            None => ghosts += 1,
+        }
+    }
+    let found = taken.iter().filter(|&&t| t).count();
+    eprintln!(
+        "untracked salvos: found {found} of {}, ghosts {ghosts}",
+        truth.len()
+    );
+    assert!(found >= 20, "found {found} of {}", truth.len());
+    assert_eq!(ghosts, 0, "{ghosts} ghosts");
+}
