@@ -861,31 +861,9 @@ fn a_tracked_salvo_is_taken_round_by_round_as_launches() {
         .with_hints(hints(label))
         .run(all.clone())
     };
-    // Each event at the launcher (300 m) takes the nearest untaken round within a quarter
-    // second (half the ripple's interval; outside the network a round's origin time errs by
-    // a tenth of a second or two along with its range).
-    let matched = |out: &truce_locate::Association| {
-        let mut taken = vec![false; truth.len()];
-        let mut ghosts = 0;
-        for e in &out.events {
-            let best = truth
-                .iter()
-                .enumerate()
-                .filter(|&(k, t)| !taken[k] && (e.origin_s - t).abs() < 0.25)
-                .min_by(|a, b| {
-                    (e.origin_s - a.1)
-                        .abs()
-                        .total_cmp(&(e.origin_s - b.1).abs())
-                });
-            match best {
-                Some((k, _)) if distance_m(e.pos, src) < 300.0 => taken[k] = true,
-                _ => ghosts += 1,
-            }
-        }
-        (taken.iter().filter(|&&t| t).count(), ghosts)
-    };
-    let found = |out: &truce_locate::Association| matched(out).0;
-    let ghosts = |out: &truce_locate::Association| matched(out).1;
+    let rounds: Vec<(LatLon, f64)> = truth.iter().map(|&t| (src, t)).collect();
+    let found = |out: &truce_locate::Association| rounds_found(out, &rounds).0;
+    let ghosts = |out: &truce_locate::Association| rounds_found(out, &rounds).1;
     let salvo = run(AssocConfig::acoustic(), 10.0);
     let lone = run(
         AssocConfig {
@@ -957,10 +935,24 @@ fn an_untracked_salvo_is_found_without_ghosts() {
     }
     all.sort_by(|a, b| a.time_s.total_cmp(&b.time_s));
     let out = associator(&st, half_hourly(&st, w)).run(all);
-    let mut taken = vec![false; truth.len()];
+    let (found, ghosts) = rounds_found(&out, &truth);
+    eprintln!(
+        "untracked salvos: found {found} of {}, ghosts {ghosts}",
+        truth.len()
+    );
+    assert!(found >= 20, "found {found} of {}", truth.len());
+    assert_eq!(ghosts, 0, "{ghosts} ghosts");
+}
+
+/// Rounds of a salvo found, and events that are none of them: each event takes the untaken
+/// round (place, origin time) nearest in time within a quarter second (half a ripple's
+/// interval; outside the network a round's origin time errs by a tenth of a second or two
+/// along with its range) whose place is within 300 m.
+fn rounds_found(out: &truce_locate::Association, rounds: &[(LatLon, f64)]) -> (usize, usize) {
+    let mut taken = vec![false; rounds.len()];
     let mut ghosts = 0;
     for e in &out.events {
-        let best = truth
+        let best = rounds
             .iter()
             .enumerate()
             .filter(|&(k, (s, t))| {
@@ -976,11 +968,5 @@ fn an_untracked_salvo_is_found_without_ghosts() {
             None => ghosts += 1,
         }
     }
-    let found = taken.iter().filter(|&&t| t).count();
-    eprintln!(
-        "untracked salvos: found {found} of {}, ghosts {ghosts}",
-        truth.len()
-    );
-    assert!(found >= 20, "found {found} of {}", truth.len());
-    assert_eq!(ghosts, 0, "{ghosts} ghosts");
+    (taken.iter().filter(|&&t| t).count(), ghosts)
 }

@@ -676,23 +676,27 @@ fn assign(findings: &[Finding], targets: &[Target]) -> Vec<(usize, usize)> {
 mod tests {
     use super::*;
 
-    use truce_geo::direct;
-
-    /// Two rounds, four sources: an event at a launch, one at an impact, a firing event
-    /// in the right place but a minute late and one far from anything.
-    #[test]
-    fn events_are_matched_to_sources_one_to_one() {
-        let shot = |id: &str, p: LatLon, t: i64, imp: LatLon| Shot {
+    /// A round of `battery` launched from `launch` at `t` ns, landing at `impact` 20 s later,
+    /// both ends detectable, no radar.
+    fn test_shot(
+        id: &str,
+        battery: &str,
+        class: truce_model::WeaponClass,
+        launch: LatLon,
+        t: i64,
+        impact: LatLon,
+    ) -> Shot {
+        Shot {
             id: id.into(),
-            battery: "b".into(),
+            battery: battery.into(),
             party: "A".into(),
-            weapon_class: truce_model::WeaponClass::Mortar,
+            weapon_class: class,
             time: UtcNanos(t),
-            lat: p.lat_deg,
-            lon: p.lon_deg,
+            lat: launch.lat_deg,
+            lon: launch.lon_deg,
             impact: crate::truth::TruthImpact {
-                lat: imp.lat_deg,
-                lon: imp.lon_deg,
+                lat: impact.lat_deg,
+                lon: impact.lon_deg,
                 time: UtcNanos(t + 20_000_000_000),
             },
             in_effect: true,
@@ -701,9 +705,21 @@ mod tests {
             radar_launch: 0,
             radar_impact: 0,
             launch_detectable: true,
-            impact_detectable: id == "R1",
+            impact_detectable: true,
             crb_m: None,
             impact_crb_m: None,
+        }
+    }
+
+    use truce_geo::direct;
+
+    /// Two rounds, four sources: an event at a launch, one at an impact, a firing event
+    /// in the right place but a minute late and one far from anything.
+    #[test]
+    fn events_are_matched_to_sources_one_to_one() {
+        let shot = |id: &str, p: LatLon, t: i64, imp: LatLon| Shot {
+            impact_detectable: id == "R1",
+            ..test_shot(id, "b", truce_model::WeaponClass::Mortar, p, t, imp)
         };
         let a = LatLon::new(48.0, 37.0);
         let (ia, b, ib) = (
@@ -753,27 +769,16 @@ mod tests {
     #[test]
     fn untracked_rounds_are_told_apart_by_their_mission() {
         let shot = |battery: &str, t_s: i64, radar_launch: usize| Shot {
-            id: format!("{battery}{t_s}"),
-            battery: battery.into(),
-            party: "A".into(),
-            weapon_class: truce_model::WeaponClass::Mlrs,
-            time: UtcNanos(t_s * 1_000_000_000),
-            lat: 48.0,
-            lon: 37.0 + t_s as f64 * 1e-3,
-            impact: crate::truth::TruthImpact {
-                lat: 48.1,
-                lon: 37.0,
-                time: UtcNanos((t_s + 30) * 1_000_000_000),
-            },
-            in_effect: true,
-            blast_picks: 8,
-            detonation_picks: 8,
             radar_launch,
-            radar_impact: 0,
-            launch_detectable: true,
             impact_detectable: false,
-            crb_m: None,
-            impact_crb_m: None,
+            ..test_shot(
+                &format!("{battery}{t_s}"),
+                battery,
+                truce_model::WeaponClass::Mlrs,
+                LatLon::new(48.0, 37.0 + t_s as f64 * 1e-3),
+                t_s * 1_000_000_000,
+                LatLon::new(48.1, 37.0),
+            )
         };
         // Battery a: rounds at 0, 50 and 100 s (one mission, chained), then 200 s (another);
         // battery b fires at 10 s. Only a's round at 0 s was tracked.
@@ -810,27 +815,15 @@ mod tests {
     #[test]
     fn firings_are_told_apart_by_what_radars_saw() {
         let shot = |id: &str, battery: &str, t_ms: i64, radar_impact: usize| Shot {
-            id: id.into(),
-            battery: battery.into(),
-            party: "A".into(),
-            weapon_class: truce_model::WeaponClass::ArtilleryGe100,
-            time: UtcNanos(t_ms * 1_000_000),
-            lat: 48.0,
-            lon: 37.0,
-            impact: crate::truth::TruthImpact {
-                lat: 48.1,
-                lon: 37.0,
-                time: UtcNanos((t_ms + 30_000) * 1_000_000),
-            },
-            in_effect: true,
-            blast_picks: 8,
-            detonation_picks: 8,
-            radar_launch: 0,
             radar_impact,
-            launch_detectable: true,
-            impact_detectable: true,
-            crb_m: None,
-            impact_crb_m: None,
+            ..test_shot(
+                id,
+                battery,
+                truce_model::WeaponClass::ArtilleryGe100,
+                LatLon::new(48.0, 37.0),
+                t_ms * 1_000_000,
+                LatLon::new(48.1, 37.0),
+            )
         };
         let violation = |kind: &str, id: Option<&str>| crate::truth::TruthViolation {
             kind: kind.into(),
