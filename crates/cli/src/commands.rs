@@ -1046,6 +1046,13 @@ fn score(
             e.recall_detectable,
             e.f1
         );
+        say!(
+            "event location error: median {:.0} m; error / bound {:.2} ({:.2} over {} isolated sources)",
+            e.median_error_m,
+            e.error_over_crb,
+            e.isolated_error_over_crb,
+            e.isolated
+        );
         for (what, (n, found)) in &e.by_source {
             let recall = if *n == 0 {
                 0.0

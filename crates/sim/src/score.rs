@@ -222,6 +222,18 @@ pub struct EventScore {
     /// (no round of its mission): where the recall is lost ("mlrs launch untracked").
     #[serde(default)]
     pub by_source: BTreeMap<String, (usize, usize)>,
+    /// Median location error of matched events, m.
+    #[serde(default)]
+    pub median_error_m: f64,
+    /// median_error over the median Cramér-Rao bound of the matched sources.
+    #[serde(default)]
+    pub error_over_crb: f64,
+    /// The same over isolated sources (see `Score::isolated_error_over_crb`).
+    #[serde(default)]
+    pub isolated_error_over_crb: f64,
+    /// Matched isolated sources with a bound.
+    #[serde(default)]
+    pub isolated: usize,
 }
 
 /// Score events against every round's launch and impact (see `EventScore`).
@@ -258,6 +270,7 @@ pub fn score_events(truth: &Truth, events: &[Finding]) -> EventScore {
                 shot.time,
                 shot.launch_detectable,
                 format!("{class} launch {}", tracked(shot.radar_launch, seen[m].0)),
+                shot.crb_m,
             ),
             (
                 "impact",
@@ -265,9 +278,10 @@ pub fn score_events(truth: &Truth, events: &[Finding]) -> EventScore {
                 shot.impact.time,
                 shot.impact_detectable,
                 format!("{class} impact {}", tracked(shot.radar_impact, seen[m].1)),
+                shot.impact_crb_m,
             ),
         ];
-        for (kind, point, time, can, what) in ends {
+        for (kind, point, time, can, what, crb_m) in ends {
             source_kind.push(what);
             // Each source is its own target: a round's launch and impact are two events.
             targets.push(Target {
@@ -275,7 +289,7 @@ pub fn score_events(truth: &Truth, events: &[Finding]) -> EventScore {
                 violation: targets.len(),
                 point,
                 time,
-                crb_m: None,
+                crb_m,
             });
             detectable.push(can);
         }
@@ -294,6 +308,21 @@ pub fn score_events(truth: &Truth, events: &[Finding]) -> EventScore {
             by_source.entry(source_kind[m.1].clone()).or_default().1 += 1;
         }
     }
+    let alone = isolated(&targets);
+    let (mut errors, mut crbs) = (Vec::new(), Vec::new());
+    let (mut alone_errors, mut alone_crbs) = (Vec::new(), Vec::new());
+    for &(fi, ti) in &matches {
+        let error = distance_m(events[fi].point, targets[ti].point);
+        errors.push(error);
+        if let Some(c) = targets[ti].crb_m {
+            crbs.push(c);
+            if alone[ti] {
+                alone_errors.push(error);
+                alone_crbs.push(c);
+            }
+        }
+    }
+    let median_error_m = quantile(&mut errors, 0.5);
     let n_detectable = detectable.iter().filter(|d| **d).count();
     let precision = ratio(matches.len(), events.len());
     let recall = ratio(found_detectable, n_detectable);
@@ -311,7 +340,17 @@ pub fn score_events(truth: &Truth, events: &[Finding]) -> EventScore {
             0.0
         },
         by_source,
+        median_error_m,
+        error_over_crb: over_bound(median_error_m, &mut crbs),
+        isolated_error_over_crb: over_bound(quantile(&mut alone_errors, 0.5), &mut alone_crbs),
+        isolated: alone_errors.len(),
     }
+}
+
+/// A median error over the median of `crbs`; 0 without bounds.
+fn over_bound(median_error_m: f64, crbs: &mut [f64]) -> f64 {
+    let crb = quantile(crbs, 0.5);
+    if crb > 0.0 { median_error_m / crb } else { 0.0 }
 }
 
 /// How close another round of its battery must be for an untracked round to be one of a
@@ -489,18 +528,9 @@ pub fn score(truth: &Truth, findings: &[Finding]) -> Score {
     s.median_error_m = quantile(&mut errors, 0.5);
     s.p95_error_m = quantile(&mut errors, 0.95);
     s.median_crb_m = quantile(&mut crbs, 0.5);
-    s.error_over_crb = if s.median_crb_m > 0.0 {
-        s.median_error_m / s.median_crb_m
-    } else {
-        0.0
-    };
+    s.error_over_crb = over_bound(s.median_error_m, &mut crbs);
     s.isolated = alone_errors.len();
-    let alone_crb = quantile(&mut alone_crbs, 0.5);
-    s.isolated_error_over_crb = if alone_crb > 0.0 {
-        quantile(&mut alone_errors, 0.5) / alone_crb
-    } else {
-        0.0
-    };
+    s.isolated_error_over_crb = over_bound(quantile(&mut alone_errors, 0.5), &mut alone_crbs);
     s
 }
 
@@ -719,6 +749,7 @@ mod tests {
     fn events_are_matched_to_sources_one_to_one() {
         let shot = |id: &str, p: LatLon, t: i64, imp: LatLon| Shot {
             impact_detectable: id == "R1",
+            crb_m: (id == "R1").then_some(50.0),
             ..test_shot(id, "b", truce_model::WeaponClass::Mortar, p, t, imp)
         };
         let a = LatLon::new(48.0, 37.0);
@@ -761,6 +792,13 @@ mod tests {
         // Two events at one source: one matches, the other is one too many.
         let twice = vec![events[0].clone(), events[0].clone()];
         assert_eq!(score_events(&truth, &twice).matched, 1);
+        // Errors 200 m (R1's launch, bound 50 m) and 100 m (its impact, no bound): the median
+        // (nearest rank) 100 m over the median bound 50 m; R1's launch alone, 200 / 50, and
+        // isolated (R2 is a minute and 5 km away).
+        assert!((s.median_error_m - 100.0).abs() < 1.0, "{}", s.median_error_m);
+        assert!((s.error_over_crb - 2.0).abs() < 0.02, "{}", s.error_over_crb);
+        assert_eq!(s.isolated, 1);
+        assert!((s.isolated_error_over_crb - 4.0).abs() < 0.05);
     }
 
     /// A battery's rounds within a minute of each other are one mission; another battery's,
