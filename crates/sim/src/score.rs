@@ -795,8 +795,16 @@ mod tests {
         // Errors 200 m (R1's launch, bound 50 m) and 100 m (its impact, no bound): the median
         // (nearest rank) 100 m over the median bound 50 m; R1's launch alone, 200 / 50, and
         // isolated (R2 is a minute and 5 km away).
-        assert!((s.median_error_m - 100.0).abs() < 1.0, "{}", s.median_error_m);
-        assert!((s.error_over_crb - 2.0).abs() < 0.02, "{}", s.error_over_crb);
+        assert!(
+            (s.median_error_m - 100.0).abs() < 1.0,
+            "{}",
+            s.median_error_m
+        );
+        assert!(
+            (s.error_over_crb - 2.0).abs() < 0.02,
+            "{}",
+            s.error_over_crb
+        );
         assert_eq!(s.isolated, 1);
         assert!((s.isolated_error_over_crb - 4.0).abs() < 0.05);
     }
