@@ -1,5 +1,6 @@
 //! Events as GeoJSON (FORMATS section 4 shape).
 
+use rayon::prelude::*;
 use serde_json::{Value, json};
 use truce_model::SensorRegistry;
 
@@ -46,7 +47,7 @@ pub fn feature(e: &Event, registry: &SensorRegistry) -> Value {
 
 /// `events.geojson`.
 pub fn events_geojson(events: &[Event], registry: &SensorRegistry) -> Value {
-    json!({"type": "FeatureCollection", "features": events.iter().map(|e| feature(e, registry)).collect::<Vec<_>>()})
+    json!({"type": "FeatureCollection", "features": events.par_iter().map(|e| feature(e, registry)).collect::<Vec<_>>()})
 }
 
 /// One finding as a GeoJSON Feature (FORMATS section 4).
@@ -89,5 +90,5 @@ pub fn finding_feature(f: &crate::Finding, registry: &SensorRegistry) -> Value {
 
 /// `violations.geojson`.
 pub fn violations_geojson(findings: &[crate::Finding], registry: &SensorRegistry) -> Value {
-    json!({"type": "FeatureCollection", "features": findings.iter().map(|f| finding_feature(f, registry)).collect::<Vec<_>>()})
+    json!({"type": "FeatureCollection", "features": findings.par_iter().map(|f| finding_feature(f, registry)).collect::<Vec<_>>()})
 }

@@ -3,6 +3,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use rayon::prelude::*;
+
 use truce_assess::{Zones, attribute, grade, p_party};
 use truce_geo::{LatLon, distance_m};
 use truce_model::{SensorRegistry, UtcNanos, WeaponClass};
@@ -112,7 +114,6 @@ pub fn assess(
     anomalies: &[Anomaly],
     registry: &SensorRegistry,
 ) -> Vec<Finding> {
-    let mut out = Vec::new();
     let mut anomalies: Vec<&Anomaly> = anomalies.iter().collect();
     anomalies.sort_by(|a, b| {
         a.time
@@ -214,55 +215,60 @@ pub fn assess(
             links.insert(i, j);
         }
     }
-    for (i, e) in events.iter().enumerate() {
-        if !zones.in_effect(e.time) {
-            continue;
-        }
-        let kind = match e.kind {
-            EventKind::Firing => "firing",
-            EventKind::Impact if claimed[i] => continue,
-            EventKind::Impact => "impact",
-        };
-        let mut evidence = e.evidence.clone();
-        let impact = links.get(&i).map(|&j| {
-            evidence.extend(events[j].evidence.iter().cloned());
-            LinkedImpact {
-                pos: events[j].pos,
-                time: events[j].time,
-                cov: events[j].cov,
+    // Each event's finding is its own (the links are made): on all cores, in event order.
+    let mut out: Vec<Finding> = events
+        .par_iter()
+        .enumerate()
+        .filter_map(|(i, e)| {
+            if !zones.in_effect(e.time) {
+                return None;
             }
-        });
-        evidence.sort();
-        evidence.dedup();
-        // A firing is attributed to the party whose area the launch is in; an impact alone
-        // says where a round fell, not who fired it.
-        let (party, p) = if kind == "firing" {
-            let probs = p_party(zones, e.pos, e.cov);
-            let (party, p) = attribute(&probs);
-            (party, Some(p))
-        } else {
-            (None, None)
-        };
-        let (owners, kinds, sensors) = corroborate(&evidence, registry);
-        out.push(Finding {
-            id: e.id.clone(),
-            kind,
-            party,
-            p_party: p,
-            grade: grade(owners, kinds, sensors, p.unwrap_or(0.0)),
-            time: e.time,
-            time_end: impact
-                .as_ref()
-                .map_or(e.time_end, |im| im.time.max(e.time_end)),
-            pos: e.pos,
-            cov: e.cov,
-            weapon_class: e.weapon_class,
-            impact,
-            evidence,
-            method: e.method.clone(),
-            distance_to_line_m: None,
-        });
-    }
+            let kind = match e.kind {
+                EventKind::Firing => "firing",
+                EventKind::Impact if claimed[i] => return None,
+                EventKind::Impact => "impact",
+            };
+            let mut evidence = e.evidence.clone();
+            let impact = links.get(&i).map(|&j| {
+                evidence.extend(events[j].evidence.iter().cloned());
+                LinkedImpact {
+                    pos: events[j].pos,
+                    time: events[j].time,
+                    cov: events[j].cov,
+                }
+            });
+            evidence.sort();
+            evidence.dedup();
+            // A firing is attributed to the party whose area the launch is in; an impact alone
+            // says where a round fell, not who fired it.
+            let (party, p) = if kind == "firing" {
+                let probs = p_party(zones, e.pos, e.cov);
+                let (party, p) = attribute(&probs);
+                (party, Some(p))
+            } else {
+                (None, None)
+            };
+            let (owners, kinds, sensors) = corroborate(&evidence, registry);
+            Some(Finding {
+                id: e.id.clone(),
+                kind,
+                party,
+                p_party: p,
+                grade: grade(owners, kinds, sensors, p.unwrap_or(0.0)),
+                time: e.time,
+                time_end: impact
+                    .as_ref()
+                    .map_or(e.time_end, |im| im.time.max(e.time_end)),
+                pos: e.pos,
+                cov: e.cov,
+                weapon_class: e.weapon_class,
+                impact,
+                evidence,
+                method: e.method.clone(),
+                distance_to_line_m: None,
+            })
+        })
+        .collect();
     // Satellites and SAR: each anomaly corroborates the one impact it fits best: its pixel
     // overlaps the impact's 95 % circle, it was seen within the window after the impact, and
     // among such impacts it is the nearest, then the latest. A fire is one fire, even where
@@ -281,14 +287,27 @@ pub fn assess(
     let mut by_time: Vec<usize> = (0..impacts.len()).collect();
     by_time.sort_by_key(|&i| impacts[i].2);
     let window = (CORROBORATION_WINDOW_S * 1e9) as i64;
+    // A window holds thousands of impacts: the chord (never longer than the geodesic) rules
+    // out the far ones before a geodesic is computed.
+    let impact_ecef: Vec<[f64; 3]> = impacts
+        .iter()
+        .map(|im| truce_geo::to_ecef(im.1, 0.0))
+        .collect();
     for a in &anomalies {
         let lo = by_time.partition_point(|&i| impacts[i].2.0 < a.time.0 - window);
+        let at = truce_geo::to_ecef(a.pos, 0.0);
         let best = by_time[lo..]
             .iter()
             .take_while(|&&i| impacts[i].2 <= a.time)
             .filter_map(|&i| {
                 let (k, pos, t, r95) = impacts[i];
                 let reach = a.radius_m + r95;
+                let x = impact_ecef[i];
+                let chord2 =
+                    (x[0] - at[0]).powi(2) + (x[1] - at[1]).powi(2) + (x[2] - at[2]).powi(2);
+                if chord2 > reach * reach {
+                    return None;
+                }
                 let d = distance_m(a.pos, pos);
                 (d <= reach).then_some((d, std::cmp::Reverse(t), k))
             })
@@ -297,12 +316,12 @@ pub fn assess(
             out[k].evidence.push(a.evidence.clone());
         }
     }
-    for f in &mut out {
+    out.par_iter_mut().for_each(|f| {
         f.evidence.sort();
         f.evidence.dedup();
         let (owners, kinds, sensors) = corroborate(&f.evidence, registry);
         f.grade = grade(owners, kinds, sensors, f.p_party.unwrap_or(0.0));
-    }
+    });
     out.extend(assess_sightings(zones, sightings, registry));
     out.sort_by(|a, b| a.time.cmp(&b.time).then(a.id.cmp(&b.id)));
     out

@@ -15,6 +15,7 @@ pub mod findings;
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 use truce_geo::LatLon;
 use truce_locate::fuse::{CHI2_2_99, Fix, fuse, gate};
@@ -460,7 +461,7 @@ pub fn run_with_progress(
     });
     let heard: Vec<bool> = result
         .events
-        .iter()
+        .par_iter()
         .map(|l| {
             heard_tracked_rounds(
                 l,

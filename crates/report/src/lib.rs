@@ -10,6 +10,7 @@
 pub mod bundle;
 pub mod html;
 
+use rayon::prelude::*;
 use truce_model::{Agreement, SensorRegistry};
 
 /// Why a report or bundle could not be made or read.
@@ -82,18 +83,25 @@ pub fn analyse_with_progress(
     entries: &[Vec<u8>],
     progress: &(dyn Fn(usize, usize) + Sync),
 ) -> Result<Analysis, ReportError> {
-    let mut observations = Vec::with_capacity(entries.len());
-    for (i, entry) in entries.iter().enumerate() {
-        let jws = truce_ingest::jws::parse(entry)
-            .map_err(|(_, m)| ReportError::Input(format!("evidence entry {i}: {m}")))?;
-        let observation = truce_model::Observation::from_json(&jws.payload)
-            .ctx(format!("evidence entry {i} no longer parses"))?;
-        observations.push(truce_engine::Evidence {
-            leaf_index: i as u64,
-            leaf_hash: truce_log::hex(&truce_log::record_hash(entry)),
-            observation,
-        });
-    }
+    // Each entry parses on its own: on all cores, in log order (the error told is the lowest
+    // entry's, as one core would find it).
+    let observations = entries
+        .par_iter()
+        .enumerate()
+        .map(|(i, entry)| {
+            let jws = truce_ingest::jws::parse(entry)
+                .map_err(|(_, m)| ReportError::Input(format!("evidence entry {i}: {m}")))?;
+            let observation = truce_model::Observation::from_json(&jws.payload)
+                .ctx(format!("evidence entry {i} no longer parses"))?;
+            Ok(truce_engine::Evidence {
+                leaf_index: i as u64,
+                leaf_hash: truce_log::hex(&truce_log::record_hash(entry)),
+                observation,
+            })
+        })
+        .collect::<Vec<Result<_, ReportError>>>()
+        .into_iter()
+        .collect::<Result<Vec<_>, ReportError>>()?;
     let output = truce_engine::run_with_progress(
         &truce_engine::Input {
             agreement: Some(agreement),
