@@ -30,16 +30,19 @@ fn err(input: &'static str, problem: impl ToString) -> BuildError {
     }
 }
 
+/// A GeoJSON ring or line of longitude-latitude positions; `None` for anything else,
+/// positions off the globe included (the grids below cover a shape cell by cell).
 fn ring(v: &Value) -> Option<LineString<f64>> {
     let pts = v.as_array()?;
     let coords: Option<Vec<Coord<f64>>> = pts
         .iter()
         .map(|p| {
             let a = p.as_array()?;
-            Some(Coord {
+            let c = Coord {
                 x: a.first()?.as_f64()?,
                 y: a.get(1)?.as_f64()?,
-            })
+            };
+            ((-180.0..=180.0).contains(&c.x) && (-90.0..=90.0).contains(&c.y)).then_some(c)
         })
         .collect();
     Some(LineString::from(coords?))
@@ -253,16 +256,39 @@ type Segment = (Coord<f64>, Coord<f64>);
 impl SegmentGrid {
     const CELL: f64 = 0.1;
 
+    /// Each segment goes into the cells its pieces of at most half a cell cross: as many
+    /// cells as its length needs, not the whole of its bounding box (quadratic for a long
+    /// diagonal). `near` looks at the cells around a point, so that is enough.
     fn new(rings: impl Iterator<Item = LineString<f64>>) -> Self {
         let mut cells: std::collections::HashMap<(i32, i32), Vec<_>> = Default::default();
+        let cell = |c: Coord<f64>| {
+            (
+                (c.x / Self::CELL).floor() as i32,
+                (c.y / Self::CELL).floor() as i32,
+            )
+        };
         for r in rings {
             for w in r.0.windows(2) {
                 let (a, b) = (w[0], w[1]);
-                let (x0, x1) = (a.x.min(b.x), a.x.max(b.x));
-                let (y0, y1) = (a.y.min(b.y), a.y.max(b.y));
-                for i in (x0 / Self::CELL).floor() as i32..=(x1 / Self::CELL).floor() as i32 {
-                    for j in (y0 / Self::CELL).floor() as i32..=(y1 / Self::CELL).floor() as i32 {
-                        cells.entry((i, j)).or_default().push((a, b));
+                let steps = ((b.x - a.x).abs().max((b.y - a.y).abs()) / (0.5 * Self::CELL))
+                    .ceil()
+                    .max(1.0) as usize;
+                for k in 0..steps {
+                    let at = |t: f64| Coord {
+                        x: a.x + (b.x - a.x) * t,
+                        y: a.y + (b.y - a.y) * t,
+                    };
+                    let (p, q) = (
+                        cell(at(k as f64 / steps as f64)),
+                        cell(at((k + 1) as f64 / steps as f64)),
+                    );
+                    for i in p.0.min(q.0)..=p.0.max(q.0) {
+                        for j in p.1.min(q.1)..=p.1.max(q.1) {
+                            let segs = cells.entry((i, j)).or_default();
+                            if segs.last() != Some(&(a, b)) {
+                                segs.push((a, b));
+                            }
+                        }
                     }
                 }
             }
@@ -540,4 +566,167 @@ fn without_invalid_slivers(m: MultiPolygon<f64>) -> MultiPolygon<f64> {
             .filter(|p| p.unsigned_area() >= SLIVER_DEG2 || p.is_valid())
             .collect(),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    fn square(x0: f64, y0: f64, d: f64) -> Value {
+        json!([[
+            [x0, y0],
+            [x0 + d, y0],
+            [x0 + d, y0 + d],
+            [x0, y0 + d],
+            [x0, y0]
+        ]])
+    }
+
+    fn contact_line(ordlo: Value) -> Vec<u8> {
+        json!({"type": "FeatureCollection", "features": [
+            {"type": "Feature", "properties": {"kind": "ordlo_polygon"},
+             "geometry": {"type": "Polygon", "coordinates": ordlo}},
+            {"type": "Feature", "properties": {"kind": "contact_line_approx"},
+             "geometry": {"type": "LineString", "coordinates": [[38.0, 47.5], [38.0, 48.5]]}}]})
+        .to_string()
+        .into_bytes()
+    }
+
+    fn admin(names: &[&str]) -> Vec<u8> {
+        let features: Vec<Value> = names
+            .iter()
+            .enumerate()
+            .map(|(i, n)| {
+                json!({"type": "Feature", "properties": {"shapeName": n},
+                       "geometry": {"type": "Polygon", "coordinates": square(37.0, 47.0 + i as f64, 1.0)}})
+            })
+            .collect();
+        json!({"type": "FeatureCollection", "features": features})
+            .to_string()
+            .into_bytes()
+    }
+
+    fn message<T: std::fmt::Debug>(r: Result<T, BuildError>) -> String {
+        r.unwrap_err().to_string()
+    }
+
+    #[test]
+    fn malformed_snapshots_are_refused_with_the_reason() {
+        assert!(message(occupied_polygons(b"")).starts_with("snapshot: EOF"));
+        assert_eq!(
+            message(occupied_polygons(br#"{"type": "Feature"}"#)),
+            "snapshot: not a FeatureCollection"
+        );
+        // Only liberated areas, and an occupied one that is a point, not a polygon.
+        let doc = json!({"type": "FeatureCollection", "features": [
+            {"properties": {"name": "Liberated"}, "geometry": {"type": "Polygon", "coordinates": square(37.0, 48.0, 0.1)}},
+            {"properties": {"name": "Occupied"}, "geometry": {"type": "Point", "coordinates": [37.0, 48.0]}},
+            {"properties": {"name": "Occupied"}, "geometry": {"type": "Polygon", "coordinates": [[[37.0, "x"]]]}}]});
+        assert_eq!(
+            message(occupied_polygons(doc.to_string().as_bytes())),
+            "snapshot: no polygons of occupied territory"
+        );
+        // Nameless features (ISW, daily DeepState) are all occupied territory.
+        let doc = json!({"type": "FeatureCollection", "features": [
+            {"geometry": {"type": "MultiPolygon", "coordinates": [square(37.0, 48.0, 0.1), square(38.0, 48.0, 0.1)]}}]});
+        assert_eq!(
+            occupied_polygons(doc.to_string().as_bytes()).unwrap().len(),
+            2
+        );
+    }
+
+    #[test]
+    fn positions_off_the_globe_are_not_polygons_and_long_edges_stay_cheap() {
+        // A fuzzed snapshot: one longitude of 11,138 degrees made the grid below cover its
+        // bounding box cell by cell (seconds; minutes for larger numbers).
+        let doc = json!({"type": "FeatureCollection", "features": [
+            {"properties": {"name": "Occupied"}, "geometry": {"type": "Polygon", "coordinates":
+                [[[37.6, 47.2], [11138.5, 48.8], [37.6, 48.8], [37.6, 47.2]]]}}]});
+        assert_eq!(
+            message(occupied_polygons(doc.to_string().as_bytes())),
+            "snapshot: no polygons of occupied territory"
+        );
+        // A diagonal across the whole globe: its bounding box is 6.5 million cells; the grid
+        // holds only those along it, and still finds it.
+        let grid = SegmentGrid::new(std::iter::once(LineString::from(vec![
+            (-180.0, -90.0),
+            (180.0, 90.0),
+        ])));
+        assert!(grid.cells.len() < 30_000, "{} cells", grid.cells.len());
+        for x in [-179.95, -90.0, 0.0, 33.37, 90.0, 179.95] {
+            assert!(
+                grid.near(Coord { x, y: x / 2.0 }, 0.001),
+                "on the line at {x}"
+            );
+            assert!(
+                !grid.near(
+                    Coord {
+                        x,
+                        y: x / 2.0 + 0.5
+                    },
+                    0.05
+                ),
+                "off the line at {x}"
+            );
+        }
+    }
+
+    #[test]
+    fn minsk_names_the_file_and_the_missing_part() {
+        let line = contact_line(square(37.5, 47.2, 1.0));
+        let both = admin(&["Donetsk Oblast", "Luhansk Oblast"]);
+        assert!(message(minsk(b"not json", &both)).starts_with("contact-line file: "));
+        assert!(message(minsk(&line, b"[1,")).starts_with("admin boundaries: "));
+        assert_eq!(
+            message(minsk(&line, &admin(&["Donetsk Oblast"]))),
+            "admin boundaries: no feature named \"Luhansk Oblast\""
+        );
+        let no_line = json!({"type": "FeatureCollection", "features": []}).to_string();
+        assert_eq!(
+            message(minsk(no_line.as_bytes(), &both)),
+            "contact-line file: no feature with properties.kind \"ordlo_polygon\""
+        );
+        // ORDLO covering both oblasts leaves party A nothing.
+        let all = contact_line(square(36.0, 46.0, 4.0));
+        assert_eq!(
+            message(minsk(&all, &both)),
+            "admin boundaries: nothing left outside ORDLO"
+        );
+    }
+
+    #[test]
+    fn minsk_on_small_shapes_is_an_agreement_that_reads_back() {
+        // Two stacked one-degree oblasts, ORDLO over the eastern half of both.
+        let text = minsk(
+            &contact_line(json!([[
+                [37.5, 47.0],
+                [38.0, 47.0],
+                [38.0, 49.0],
+                [37.5, 49.0],
+                [37.5, 47.0]
+            ]])),
+            &admin(&["Donetsk Oblast", "Luhansk Oblast"]),
+        )
+        .unwrap();
+        let agreement = truce_model::Agreement::from_json(text.as_bytes()).unwrap();
+        let doc: Value = serde_json::from_str(&text).unwrap();
+        let area = |party: &str| {
+            let f = doc["features"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|f| f["properties"]["party"] == party)
+                .unwrap();
+            let p = &polygons(&f["geometry"]).unwrap()[0];
+            p.unsigned_area()
+        };
+        // A keeps the western half of the two squares, B the eastern: one square degree each.
+        assert!((area("A") - 1.0).abs() < 1e-9, "{}", area("A"));
+        assert!((area("B") - 1.0).abs() < 1e-9, "{}", area("B"));
+        assert_eq!(agreement.meta.parties, ["A", "B"]);
+        assert_eq!(agreement.meta.buffer_km, 2.0);
+        assert_eq!(agreement.features.len(), 3);
+    }
 }

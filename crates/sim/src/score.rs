@@ -706,6 +706,46 @@ fn assign(findings: &[Finding], targets: &[Target]) -> Vec<(usize, usize)> {
 mod tests {
     use super::*;
 
+    #[test]
+    fn findings_to_score_are_read_or_refused_with_the_reason() {
+        let read = |text: &str| read_findings(text.as_bytes()).map_err(|e| e.to_string());
+        assert!(read("").unwrap_err().starts_with("findings: EOF"));
+        assert!(
+            read(r#"{"type": "FeatureCollection"}"#)
+                .unwrap_err()
+                .contains("missing field `features`")
+        );
+        let feature = |geometry: &str, props: &str| {
+            format!(r#"{{"features": [{{"geometry": {geometry}, "properties": {{{props}}}}}]}}"#)
+        };
+        let ok = r#""type": "firing", "party": "A", "time": "2026-01-12T10:00:00.5Z""#;
+        assert_eq!(
+            read(&feature("null", ok)).unwrap_err(),
+            "findings: feature 0 has no Point geometry"
+        );
+        assert_eq!(
+            read(&feature(r#"{"coordinates": [37.5]}"#, ok)).unwrap_err(),
+            "findings: feature 0 has no Point geometry"
+        );
+        let point = r#"{"type": "Point", "coordinates": [37.5, 48.25]}"#;
+        assert!(
+            read(&feature(point, r#""type": "firing""#))
+                .unwrap_err()
+                .contains("missing field `time`")
+        );
+        assert!(read(&feature(point, r#""type": "firing", "time": "yesterday""#)).is_err());
+        let f = read(&feature(point, ok)).unwrap();
+        assert_eq!(f.len(), 1);
+        // GeoJSON puts longitude first.
+        assert_eq!((f[0].point.lat_deg, f[0].point.lon_deg), (48.25, 37.5));
+        assert_eq!(
+            (f[0].kind.as_str(), f[0].party.as_deref()),
+            ("firing", Some("A"))
+        );
+        assert_eq!(f[0].time.to_string(), "2026-01-12T10:00:00.5Z");
+        assert!(f[0].ellipse95.is_none());
+    }
+
     /// A round of `battery` launched from `launch` at `t` ns, landing at `impact` 20 s later,
     /// both ends detectable, no radar.
     fn test_shot(
