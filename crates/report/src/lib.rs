@@ -111,11 +111,19 @@ pub fn analyse_with_progress(
         &truce_engine::Config::default(),
         progress,
     );
-    let events = truce_engine::events_geojson(&output.events, registry);
-    let violations = truce_engine::violations_geojson(&output.findings, registry);
+    // The two texts (tens of megabytes each on a day) are written side by side.
+    let (events_text, findings_text) = rayon::join(
+        || serde_json::to_string_pretty(&truce_engine::events_geojson(&output.events, registry)),
+        || {
+            serde_json::to_string_pretty(&truce_engine::violations_geojson(
+                &output.findings,
+                registry,
+            ))
+        },
+    );
     Ok(Analysis {
-        events_text: serde_json::to_string_pretty(&events)? + "\n",
-        findings_text: serde_json::to_string_pretty(&violations)? + "\n",
+        events_text: events_text? + "\n",
+        findings_text: findings_text? + "\n",
         output,
     })
 }
