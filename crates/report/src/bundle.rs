@@ -525,6 +525,15 @@ pub fn verify_with_progress(
             &events_text,
         ));
     }
+    // Another version of Truce may analyse the same evidence differently: say so beside a
+    // difference, so that it is not read as tampering before it is re-checked with that one.
+    let made_by = body["truce_version"].as_str().unwrap_or("(unnamed)");
+    if !problems.is_empty() && made_by != env!("CARGO_PKG_VERSION") {
+        problems.push(format!(
+            "the bundle was made by Truce {made_by} and this is Truce {}: re-check it with {made_by} before reading the difference as tampering",
+            env!("CARGO_PKG_VERSION")
+        ));
+    }
     Ok(problems)
 }
 

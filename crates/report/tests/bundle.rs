@@ -182,6 +182,29 @@ fn insider_edits_are_caught_by_the_proofs_and_the_rerun() {
         "{p:?}"
     );
 
+    // The same edit in a bundle another version of Truce made: the difference is told, and that
+    // the versions differ.
+    let t = edited(&bundle, &m, |b| {
+        let text =
+            b["findings"]
+                .as_str()
+                .unwrap()
+                .replacen("\"party\": \"A\"", "\"party\": \"B\"", 1);
+        b["findings"] = text.into();
+        b["truce_version"] = "0.0.1".into();
+    });
+    let p = check(&t, &m).unwrap();
+    assert!(p.iter().any(|x| x.contains("differs")), "{p:?}");
+    assert!(
+        p.iter()
+            .any(|x| x.contains("made by Truce 0.0.1") && x.contains("re-check it with 0.0.1")),
+        "{p:?}"
+    );
+    // Another version whose analysis is the same bytes verifies.
+    let t = edited(&bundle, &m, |b| b["truce_version"] = "0.0.1".into());
+    let p = check(&t, &m).unwrap();
+    assert!(p.is_empty(), "{p:?}");
+
     // An envelope dropped, or one added.
     let t = edited(&bundle, &m, |b| {
         b["entries"].as_array_mut().unwrap().remove(3);
