@@ -167,14 +167,15 @@ fn insider_edits_are_caught_by_the_proofs_and_the_rerun() {
     let bundle = publish(dir.path(), &sim, &all, &m, None);
 
     // A finding edited (its attribution), re-signed: the re-run disagrees and names it.
-    let t = edited(&bundle, &m, |b| {
+    let reattributed = |b: &mut serde_json::Value| {
         let text =
             b["findings"]
                 .as_str()
                 .unwrap()
                 .replacen("\"party\": \"A\"", "\"party\": \"B\"", 1);
         b["findings"] = text.into();
-    });
+    };
+    let t = edited(&bundle, &m, reattributed);
     let p = check(&t, &m).unwrap();
     assert!(
         p.iter()
@@ -185,12 +186,7 @@ fn insider_edits_are_caught_by_the_proofs_and_the_rerun() {
     // The same edit in a bundle another version of Truce made: the difference is told, and that
     // the versions differ.
     let t = edited(&bundle, &m, |b| {
-        let text =
-            b["findings"]
-                .as_str()
-                .unwrap()
-                .replacen("\"party\": \"A\"", "\"party\": \"B\"", 1);
-        b["findings"] = text.into();
+        reattributed(b);
         b["truce_version"] = "0.0.1".into();
     });
     let p = check(&t, &m).unwrap();
