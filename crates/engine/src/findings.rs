@@ -237,8 +237,6 @@ pub fn assess(
                     cov: events[j].cov,
                 }
             });
-            evidence.sort();
-            evidence.dedup();
             // A firing is attributed to the party whose area the launch is in; an impact alone
             // says where a round fell, not who fired it.
             let (party, p) = if kind == "firing" {
@@ -248,13 +246,13 @@ pub fn assess(
             } else {
                 (None, None)
             };
-            let (owners, kinds, sensors) = corroborate(&evidence, registry);
             Some(Finding {
                 id: e.id.clone(),
                 kind,
                 party,
                 p_party: p,
-                grade: grade(owners, kinds, sensors, p.unwrap_or(0.0)),
+                // Graded below, once the satellites' evidence is in.
+                grade: "",
                 time: e.time,
                 time_end: impact
                     .as_ref()
