@@ -814,7 +814,10 @@ fn uncorrelated_chance_picks_form_no_events() {
 /// detonation (a poor classifier).
 /// The radar's fixes (60 m off, 50 ms off) from one place are a salvo the radar saw: its rounds
 /// are taken at `min_salvo_round_evidence`, not at the `min_known_evidence` of a lone fix; and a
-/// round found from a launch fix is a launch whatever most of its picks say.
+/// round found from a launch fix is a launch whatever most of its picks say. A fix's picks are
+/// gathered as its place's error is fitted away (the stations whose pick is clear first), so
+/// even taken as lone fixes the rockets are told apart: with the place's whole error allowed
+/// at every station, the next rockets were always in the window and 12 of 24 were found.
 #[test]
 fn a_tracked_salvo_is_taken_round_by_round_as_launches() {
     let st = stations();
@@ -887,8 +890,9 @@ fn a_tracked_salvo_is_taken_round_by_round_as_launches() {
         unlabelled.events.len(),
     );
     assert!(found(&salvo) >= 20, "{} found", found(&salvo));
-    assert!(found(&lone) <= 12, "{} found as lone fixes", found(&lone));
+    assert!(found(&lone) >= 20, "{} found as lone fixes", found(&lone));
     assert_eq!(ghosts(&salvo), 0);
+    assert_eq!(ghosts(&lone), 0);
     // Six in ten labels wrong: rounds of no kind come out impacts; the fixes' kind keeps the
     // salvo's launches launches (the place's votes add up over its rounds, so a long run of
     // wrong labels could still tip one).
