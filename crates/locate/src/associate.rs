@@ -1365,7 +1365,7 @@ impl View<'_, '_> {
                 // is this source's cannot be told, and guessing mixes sources.
                 let src = frame.source(first.x[0], first.x[1], first.x[2]);
                 let wind = air.with_offset(first.wind_offset);
-                let (keys, group) = self.gather(p, lookups, &wind, src, first.x[3], 0.0);
+                let (keys, group) = self.gather(p, lookups, &wind, src, first.x[3]);
                 let sol = locate(setting, frame, &group, first.x, true, cfg.min_stations)?;
                 // The source must be within hearing range of the stations that heard it: a far
                 // "ghost" along the same bearing fits a distant array almost as well.
@@ -1467,8 +1467,8 @@ impl Stream<'_> {
 
 impl View<'_, '_> {
     /// `p` and, at every other station (and phase) of `lookups`, the clear nearest pending pick
-    /// (`unique`) to the arrival predicted from `src` at origin time `t0` in `wind`; `extra_s`
-    /// is added in quadrature to the model sigma. Keys are `None` for `p`.
+    /// (`unique`) to the arrival predicted from `src` at origin time `t0` in `wind`. Keys are
+    /// `None` for `p`.
     #[allow(clippy::type_complexity)]
     fn gather<'s>(
         &'s self,
@@ -1477,7 +1477,6 @@ impl View<'_, '_> {
         wind: &AirSpeed,
         src: [f64; 3],
         t0: f64,
-        extra_s: f64,
     ) -> (Vec<Option<(i64, u64)>>, Vec<&'s Pick>) {
         let a = self.assoc;
         let k = a.config.locator.inlier_sigmas;
@@ -1489,7 +1488,7 @@ impl View<'_, '_> {
                     continue;
                 }
                 let (tt, _) = travel_time_with(&a.medium, wind, ph, src, sta);
-                let m = hyp(crate::locator::model_sigma(&a.config.locator, tt), extra_s);
+                let m = crate::locator::model_sigma(&a.config.locator, tt);
                 if let Some((key, q)) = self.unique(s, ph, t0 + tt, k, m, sta, src) {
                     keys.push(Some(key));
                     group.push(q);
@@ -1679,7 +1678,7 @@ impl View<'_, '_> {
         // so that it settles at its own place.
         let src = frame.source(first.x[0], first.x[1], first.x[2]);
         let wind = air.with_offset(first.wind_offset);
-        let (keys, group) = self.gather(p, lookups, &wind, src, first.x[3], 0.0);
+        let (keys, group) = self.gather(p, lookups, &wind, src, first.x[3]);
         if group.len() < cfg.min_stations {
             return None;
         }
@@ -1699,9 +1698,10 @@ impl View<'_, '_> {
 
     /// The picks of a round from place `r` that explains `p`: its arrivals predicted from the
     /// place (with its wind) at the origin time that puts `p` on time, and the clear nearest
-    /// pick at every other station (`gather`; p's own error allowed for, since the origin time
-    /// comes from it). `None` for a place out of reach, a time not after the place's last
-    /// round (or off a known round's time), or too few stations.
+    /// pick at every other station, taken as the origin time (and a known place's shift)
+    /// become known (`gather_known`; a located place is held fixed, its time left free).
+    /// `None` for a place out of reach, a time not after the place's last round (or off a
+    /// known round's time), or too few stations.
     fn place_round<'s>(
         &'s self,
         p: &'s Pick,
@@ -1723,10 +1723,17 @@ impl View<'_, '_> {
         let (keys, group, t0) = match r.known {
             Some(known) => self.gather_known(p, r, known, around, &wind, src)?,
             None => {
+                // With p alone the origin time is known to p's error, which widened every
+                // other station's window alike; the clear stations narrow it for the rest.
+                // Day: 0.986 / 0.871 -> 0.987 / 0.873.
                 let t0 = p.time_s - tt_p;
-                // p's own error is allowed for: the origin time comes from it.
-                let (keys, group) = self.gather(p, &around.lookups, &wind, src, t0, p.sigma_s);
-                (keys, group, t0)
+                let loose = Known {
+                    sigma_s: 1e3,
+                    sigma_m: 1.0,
+                    spread_s: 0.0,
+                };
+                let me = Recent { origin_s: t0, ..*r };
+                self.gather_known(p, &me, loose, around, &wind, src)?
             }
         };
         (group.len() >= cfg.min_stations).then_some(Round {
@@ -1738,8 +1745,9 @@ impl View<'_, '_> {
         })
     }
 
-    /// The picks of a round from a known place (a `Hint`) that explains `p`, gathered as the
-    /// place's shift and the origin time become known, and that origin time. The place's error
+    /// The picks of a round from a place known to `known`'s errors (a `Hint`; or a located
+    /// place, held fixed, with a free origin time) that explains `p`, gathered as the place's
+    /// shift and the origin time become known, and that origin time. The place's error
     /// is common to every station: with `p` alone it leaves another station's arrival loose by
     /// up to twice that error in time of travel (a third of a second for a radar fix 55 m off),
     /// where a ripple's next rockets are always in the window and every station is ambiguous.
