@@ -1752,7 +1752,7 @@ impl View<'_, '_> {
     /// up to twice that error in time of travel (a third of a second for a radar fix 55 m off),
     /// where a ripple's next rockets are always in the window and every station is ambiguous.
     /// So the stations whose nearest pick is clear are taken first, the shift and time fitted
-    /// with the hint's errors as priors (as `fixed_round` does), and the other stations judged
+    /// with `known`'s errors as priors (as `fixed_round` does), and the other stations judged
     /// again with only what is left of the uncertainty, until none is added. `None` when the
     /// normal equations are singular.
     #[allow(clippy::type_complexity)]
