@@ -96,6 +96,19 @@ pub const MIN_CLASS_P: f64 = 0.5;
 /// m/s (mortar rounds average about 150 m/s, rockets and missiles up to 1,000 m/s).
 pub const LINK_SPEED_MPS: (f64, f64) = (120.0, 1100.0);
 
+/// Longest time of flight of a round linked to a firing without a radar track, seconds: tube
+/// artillery at its longest range (about 40 km with base-bleed shells) flies under two minutes,
+/// rockets of the heaviest multiple launchers (70-90 km) about as long. A plausible speed alone
+/// let a firing whose own impact was not found take one minutes later and a hundred kilometres
+/// off, another round's (the day: 250 links of three minutes or more, every one to a round
+/// other than the firing's; none of 120-180 s was right either, but the cap is the weapons',
+/// not the simulator's). Ballistic missiles fly longer; a radar track links theirs.
+pub const MAX_LINK_FLIGHT_S: f64 = 180.0;
+
+/// Longest range of a link without a radar track, metres: the longest-ranged cannon and rocket
+/// artillery in service reach 70-90 km.
+pub const MAX_LINK_RANGE_M: f64 = 100_000.0;
+
 fn corroborate(e: &[EvidenceRef], registry: &SensorRegistry) -> (usize, usize, usize) {
     let sensors: BTreeSet<&str> = e.iter().map(|r| r.sensor.as_str()).collect();
     let owners: BTreeSet<&str> = sensors
@@ -146,7 +159,8 @@ pub fn assess(
     };
     // Arc over chord is 1 + (c/R)²/24 + ...; twice that bounds it for any span on Earth here.
     let arc_over_chord = 1.0 + (span_m / 6.3e6).powi(2) / 12.0;
-    let max_flight_ns = ((span_m * arc_over_chord / LINK_SPEED_MPS.0) * 1e9) as i64 + 1;
+    let max_flight_ns = (((span_m * arc_over_chord / LINK_SPEED_MPS.0) * 1e9) as i64 + 1)
+        .min((MAX_LINK_FLIGHT_S * 1e9) as i64);
     let mut impacts: Vec<usize> = (0..events.len())
         .filter(|&j| events[j].kind == EventKind::Impact)
         .collect();
@@ -205,7 +219,8 @@ pub fn assess(
             }
             let d = distance_m(f.pos, e.pos);
             let v = d / dt;
-            if d > 300.0 && v >= LINK_SPEED_MPS.0 && v <= LINK_SPEED_MPS.1 {
+            if d > 300.0 && d <= MAX_LINK_RANGE_M && v >= LINK_SPEED_MPS.0 && v <= LINK_SPEED_MPS.1
+            {
                 best = Some(j);
                 break;
             }
@@ -508,6 +523,34 @@ mod tests {
         // The unlinked impact is an impact finding without a party; the firing before the
         // agreement took effect is no finding at all.
         assert_eq!((f[1].kind, f[1].party.as_deref()), ("impact", None));
+    }
+
+    /// A firing whose own impact was not found takes no impact that only a plausible speed
+    /// allows: not one four minutes later (100 km at 417 m/s), nor one 120 km off (at 1,000
+    /// m/s); each stays an impact finding of its own. Within the caps it is linked.
+    #[test]
+    fn no_link_beyond_the_flight_and_range_of_artillery() {
+        let launch = LatLon::new(48.2, 37.5);
+        let late = direct(launch, 170.0, 100_000.0);
+        let far = direct(launch, 190.0, 120_000.0);
+        let events = vec![
+            event(EventKind::Firing, launch, "2026-01-12T10:00:00Z", 1),
+            event(EventKind::Impact, far, "2026-01-12T10:02:00Z", 3),
+            event(EventKind::Impact, late, "2026-01-12T10:04:00Z", 5),
+        ];
+        let f = assess(&zones(), &events, &[], &[], &SensorRegistry::default());
+        let kinds: Vec<&str> = f.iter().map(|f| f.kind).collect();
+        assert_eq!(kinds, ["firing", "impact", "impact"], "{f:#?}");
+        assert!(f[0].impact.is_none());
+        // The same impact 40 km off two minutes later is a plausible round of the firing.
+        let near = direct(launch, 180.0, 40_000.0);
+        let events = vec![
+            event(EventKind::Firing, launch, "2026-01-12T10:00:00Z", 1),
+            event(EventKind::Impact, near, "2026-01-12T10:02:00Z", 3),
+        ];
+        let f = assess(&zones(), &events, &[], &[], &SensorRegistry::default());
+        assert_eq!(f.len(), 1, "{f:#?}");
+        assert_eq!(f[0].impact.as_ref().unwrap().pos, near);
     }
 
     /// Two rounds of one launcher, both tracked by a radar: each firing takes the impact of
