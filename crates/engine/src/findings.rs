@@ -105,6 +105,15 @@ pub const LINK_SPEED_MPS: (f64, f64) = (120.0, 1100.0);
 /// not the simulator's). Ballistic missiles fly longer; a radar track links theirs.
 pub const MAX_LINK_FLIGHT_S: f64 = 180.0;
 
+/// A fire mission, for linking an untracked round's impact (`assess`): rounds from within this
+/// many metres of each other ...
+pub const MISSION_RADIUS_M: f64 = 1_000.0;
+/// ... and seconds.
+pub const MISSION_GAP_S: f64 = 60.0;
+/// How far from a tracked round's impact another round of its mission may fall, metres (at
+/// least; a tenth of the range where that is more): a battery's or a salvo's dispersion.
+pub const MISSION_IMPACT_SPREAD_M: f64 = 1_500.0;
+
 /// Longest range of a link without a radar track, metres: the longest-ranged cannon and rocket
 /// artillery in service reach 70-90 km.
 pub const MAX_LINK_RANGE_M: f64 = 100_000.0;
@@ -194,10 +203,54 @@ pub fn assess(
         }
     }
     let linked_by_track: Vec<bool> = (0..events.len()).map(|i| links.contains_key(&i)).collect();
+    // A round of a fire mission a radar tracked in part goes where the tracked rounds went: a
+    // firing within `MISSION_RADIUS_M` and `MISSION_GAP_S` of a track-linked one takes the
+    // unclaimed impact nearest the time that round's flight gives it, near where that round
+    // fell, before any other heuristic link is made (which took the first plausible impact,
+    // often another battery's).
+    let mut by_track: Vec<(UtcNanos, usize, usize)> = links
+        .iter()
+        .map(|(&i, &j)| (events[i].time, i, j))
+        .collect();
+    by_track.sort();
     for (i, f) in events
         .iter()
         .enumerate()
         .filter(|(i, e)| e.kind == EventKind::Firing && !linked_by_track[*i])
+    {
+        let gap = (MISSION_GAP_S * 1e9) as i64;
+        let lo = by_track.partition_point(|m| m.0.0 < f.time.0 - gap);
+        let mate = by_track[lo..]
+            .iter()
+            .take_while(|m| m.0.0 <= f.time.0 + gap)
+            .filter(|m| distance_m(events[m.1].pos, f.pos) <= MISSION_RADIUS_M)
+            .min_by_key(|m| ((m.0.0 - f.time.0).abs(), m.1));
+        let Some(&(_, mi, mj)) = mate else {
+            continue;
+        };
+        let flight = events[mj].time.0 - events[mi].time.0;
+        let range = distance_m(events[mi].pos, events[mj].pos);
+        let tol = ((flight as f64 * 0.1).max(3e9)) as i64;
+        let reach = (range * 0.1).max(MISSION_IMPACT_SPREAD_M);
+        let want = f.time.0 + flight;
+        let start = impacts.partition_point(|&j| events[j].time.0 < want - tol);
+        let best = impacts[start..]
+            .iter()
+            .copied()
+            .take_while(|&j| events[j].time.0 <= want + tol)
+            .filter(|&j| !claimed[j] && events[j].time > f.time)
+            .filter(|&j| distance_m(events[j].pos, events[mj].pos) <= reach)
+            .min_by_key(|&j| ((events[j].time.0 - want).abs(), j));
+        if let Some(j) = best {
+            claimed[j] = true;
+            links.insert(i, j);
+        }
+    }
+    let linked_before: Vec<bool> = (0..events.len()).map(|i| links.contains_key(&i)).collect();
+    for (i, f) in events
+        .iter()
+        .enumerate()
+        .filter(|(i, e)| e.kind == EventKind::Firing && !linked_before[*i])
     {
         let start = impacts.partition_point(|&j| events[j].time <= f.time);
         let mut best = None;
@@ -578,6 +631,35 @@ mod tests {
         assert_eq!(f.len(), 2, "both impacts are linked: {f:#?}");
         assert_eq!(firings[0].impact.as_ref().unwrap().pos, far);
         assert_eq!(firings[1].impact.as_ref().unwrap().pos, near);
+    }
+
+    /// A fire mission a radar tracked in part: the untracked round's impact is the one where
+    /// and when the tracked round's flight puts it, not another battery's impact that merely
+    /// comes first at a plausible speed.
+    #[test]
+    fn an_untracked_round_lands_where_its_mission_did() {
+        let launch = LatLon::new(48.2, 37.5);
+        let track = evidence(10, "RD-1", "radar_track");
+        let mut tracked = event(EventKind::Firing, launch, "2026-01-12T10:00:00Z", 1);
+        tracked.evidence = vec![track.clone()];
+        let target = direct(launch, 180.0, 20_000.0);
+        let mut tracked_impact = event(EventKind::Impact, target, "2026-01-12T10:01:00Z", 3);
+        tracked_impact.evidence = vec![track];
+        let untracked = event(EventKind::Firing, launch, "2026-01-12T10:00:10Z", 5);
+        // Another battery's round 8 km off, 20 s after the untracked firing (400 m/s:
+        // plausible, and first).
+        let other = direct(launch, 90.0, 8_000.0);
+        let stray = event(EventKind::Impact, other, "2026-01-12T10:00:30Z", 7);
+        let own = direct(target, 90.0, 300.0);
+        let own_impact = event(EventKind::Impact, own, "2026-01-12T10:01:11Z", 9);
+        let events = vec![tracked, untracked, stray, tracked_impact, own_impact];
+        let f = assess(&zones(), &events, &[], &[], &SensorRegistry::default());
+        let firings: Vec<&Finding> = f.iter().filter(|x| x.kind == "firing").collect();
+        assert_eq!(firings.len(), 2, "{f:#?}");
+        assert_eq!(firings[0].impact.as_ref().unwrap().pos, target);
+        assert_eq!(firings[1].impact.as_ref().unwrap().pos, own, "{f:#?}");
+        // The stray impact stays an impact finding of its own.
+        assert_eq!(f.iter().filter(|x| x.kind == "impact").count(), 1);
     }
 
     #[test]
