@@ -142,12 +142,13 @@ pub fn assess(
             .cmp(&b.time)
             .then(a.evidence.leaf_index.cmp(&b.evidence.leaf_index))
     });
-    // Link impacts to firings: first by a shared radar track; then each firing left takes the
-    // unclaimed impact whose implied speed is plausible and whose time is nearest after it
-    // (ties: the lower index). Impacts are scanned
-    // in time order from the firing's time, up to the longest flight possible at the lowest
-    // speed; chord distances (never longer than geodesic ones, and shorter by a known factor)
-    // reject most pairs before a geodesic is computed.
+    // Link impacts to firings: first by a shared radar track; then by a fire mission's tracked
+    // round (below); then each firing left takes the unclaimed impact whose implied speed is
+    // plausible, within `MAX_LINK_RANGE_M`, and whose time is nearest after it (ties: the lower
+    // index). Impacts are scanned in time order from the firing's time, up to the longest
+    // flight possible at the lowest speed or `MAX_LINK_FLIGHT_S`; chord distances (never longer
+    // than geodesic ones, and shorter by a known factor) reject most pairs before a geodesic is
+    // computed.
     let mut claimed = vec![false; events.len()];
     let mut links: BTreeMap<usize, usize> = BTreeMap::new();
     let ecef: Vec<[f64; 3]> = events
