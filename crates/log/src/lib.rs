@@ -511,6 +511,34 @@ pub fn root_of_entries<'a>(entries: impl IntoIterator<Item = &'a [u8]>) -> Resul
     tlog_tiles::tree_hash(n, &hashes).map_err(|e| LogError::Proof(e.to_string()))
 }
 
+/// The leaf ranges `[start, end)` of the subtrees whose hashes make the RFC 6962 inclusion proof
+/// (audit path) of entry `index` in the tree of `size` entries, in the proof's order (from the
+/// leaf up): the same nodes `Log::prove_inclusion` returns, named rather than hashed. Proofs of
+/// many entries share most nodes; a bundle stores each node once under its range. Empty when
+/// `index >= size`.
+pub fn inclusion_ranges(index: u64, size: u64) -> Vec<(u64, u64)> {
+    // PATH(m, D[lo:hi]) of RFC 6962 section 2.1.1, unrolled from the root down: the sibling
+    // subtree at each split, collected top-down and returned bottom-up.
+    let mut out = Vec::new();
+    if index >= size {
+        return out;
+    }
+    let (mut lo, mut hi) = (0u64, size);
+    while hi - lo > 1 {
+        // The largest power of two below the range's size.
+        let k = 1u64 << (63 - (hi - lo - 1).leading_zeros());
+        if index < lo + k {
+            out.push((lo + k, hi));
+            hi = lo + k;
+        } else {
+            out.push((lo, lo + k));
+            lo += k;
+        }
+    }
+    out.reverse();
+    out
+}
+
 /// Parse lower-case or upper-case hexadecimal of a hash.
 pub fn unhex(s: &str) -> Option<Hash> {
     let mut h = [0u8; HASH_SIZE];

@@ -89,6 +89,32 @@ fn proofs_at_every_size_up_to_300_match_ct_merkle() {
     }
 }
 
+/// Each node `inclusion_ranges` names is the root of its range of entries, and together they
+/// are the proof `prove_inclusion` gives, in its order.
+#[test]
+fn inclusion_ranges_name_the_proof_nodes() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut log, _) = Log::open(dir.path()).unwrap();
+    let entries: Vec<Vec<u8>> = (0..70).map(entry).collect();
+    for e in &entries {
+        log.append(e).unwrap();
+    }
+    for n in 1..=70u64 {
+        for i in 0..n {
+            let named: Vec<Hash> = inclusion_ranges(i, n)
+                .into_iter()
+                .map(|(a, b)| {
+                    assert!(a < b && b <= n, "range {a}..{b} of {i} in {n}");
+                    root_of_entries(entries[a as usize..b as usize].iter().map(|e| e.as_slice()))
+                        .unwrap()
+                })
+                .collect();
+            assert_eq!(named, log.prove_inclusion(i, n).unwrap(), "{i} in {n}");
+        }
+        assert!(inclusion_ranges(n, n).is_empty());
+    }
+}
+
 #[test]
 fn wrong_proofs_are_refused() {
     let dir = tempfile::tempdir().unwrap();

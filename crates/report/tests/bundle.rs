@@ -201,6 +201,25 @@ fn insider_edits_are_caught_by_the_proofs_and_the_rerun() {
     let p = check(&t, &m).unwrap();
     assert!(p.is_empty(), "{p:?}");
 
+    // A node of the proofs changed: every proof through it fails, and names its envelope.
+    let t = edited(&bundle, &m, |b| {
+        let n = &mut b["inclusion"]["nodes"][0][2];
+        let h = n.as_str().unwrap();
+        *n = format!("{}{}", if h.starts_with('0') { "1" } else { "0" }, &h[1..]).into();
+    });
+    let p = check(&t, &m).unwrap();
+    assert!(
+        p.iter()
+            .any(|x| x.contains("cited envelope") && x.contains("does not check")),
+        "{p:?}"
+    );
+    // A cited envelope's proof left out.
+    let t = edited(&bundle, &m, |b| {
+        b["inclusion"]["indexes"].as_array_mut().unwrap().remove(0);
+    });
+    let p = check(&t, &m).unwrap();
+    assert!(p.iter().any(|x| x.contains("no inclusion proof")), "{p:?}");
+
     // An envelope dropped, or one added.
     let t = edited(&bundle, &m, |b| {
         b["entries"].as_array_mut().unwrap().remove(3);
@@ -276,7 +295,9 @@ fn unreadable_bundles_are_input_errors() {
         (&b""[..], "empty"),
         (b"hello\n", "not a Truce bundle"),
         (b"truce-bundle/9\n3\n{}\n", "unknown bundle version"),
-        (b"truce-bundle/1\n1000\n{}", "truncated"),
+        (b"truce-bundle/2\n1000\n{}", "truncated"),
+        // A bundle of the first version (each proof in full): named, not misread.
+        (b"truce-bundle/1\n3\n{}\n", "unknown bundle version \"1\""),
     ] {
         match check(bytes, &m) {
             Err(ReportError::NotABundle(w)) => assert!(w.contains(why), "{w}"),
