@@ -12,10 +12,11 @@
 //!
 //! The body holds the Truce version and configuration, the agreement, the sensor registry, the
 //! evidence log's verifier key and the checkpoint the findings were computed at, every envelope
-//! of the log up to that checkpoint (so the analysis can be re-run), the inclusion proofs of every
-//! envelope the findings cite (each tree node they use stored once), a consistency proof from the previous bundle's checkpoint when
-//! there is one, and the findings and events as published (exact text). The mission's signature
-//! reuses the checkpoint note format: size = body length, root = SHA-256 of the body.
+//! of the log up to that checkpoint (so the analysis can be re-run), the inclusion proofs of
+//! every envelope the findings cite (each tree node they use stored once), a consistency proof
+//! from the previous bundle's checkpoint when there is one, and the findings and events as
+//! published (exact text). The mission's signature reuses the checkpoint note format: size =
+//! body length, root = SHA-256 of the body.
 
 use std::collections::{BTreeMap, BTreeSet};
 
