@@ -62,7 +62,12 @@ impl Enu {
 
     /// Geodetic point to local east, north, up metres.
     pub fn to_enu(&self, p: LatLon, alt_m: f64) -> [f64; 3] {
-        let x = to_ecef(p, alt_m);
+        self.ecef_to_enu(to_ecef(p, alt_m))
+    }
+
+    /// ECEF metres to local east, north, up metres: `to_enu` without the trigonometry, for
+    /// points whose ECEF coordinates are kept.
+    pub fn ecef_to_enu(&self, x: [f64; 3]) -> [f64; 3] {
         let d = [
             x[0] - self.origin_ecef[0],
             x[1] - self.origin_ecef[1],

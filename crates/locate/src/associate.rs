@@ -221,6 +221,9 @@ pub struct Associator {
     config: AssocConfig,
     /// Per station, the other stations within `max_station_distance_m`, nearest first.
     neighbours: Vec<Vec<(usize, f64)>>,
+    /// Per station, its ECEF coordinates: every search puts its neighbours in its own frame,
+    /// and the geodetic conversion's trigonometry is then done once, not per search.
+    ecef: Vec<[f64; 3]>,
     /// Sources known from elsewhere, in time order (`with_hints`).
     hints: Vec<Hint>,
     /// Per hint, whether it is one of a salvo the hints themselves show (`with_hints`).
@@ -245,12 +248,17 @@ impl Associator {
                 n
             })
             .collect();
+        let ecef = stations
+            .iter()
+            .map(|s| truce_geo::to_ecef(s.pos, s.alt_m))
+            .collect();
         Associator {
             stations,
             medium,
             met,
             config,
             neighbours,
+            ecef,
             hints: Vec::new(),
             hint_salvo: Vec::new(),
         }
@@ -430,11 +438,21 @@ impl Keys {
         }
     }
 
-    /// The keys in `r`, in order.
+    /// The keys in `r`, in order. The binary searches compare times only (a tuple's comparison
+    /// branches on its first member; times are nanoseconds and seldom equal), then step over
+    /// the keys of the bounds' own times that the arrival numbers put outside.
     fn range(&self, r: std::ops::RangeInclusive<Key>) -> &[Key] {
-        let lo = self.0.partition_point(|x| x < r.start());
-        let hi = self.0.partition_point(|x| x <= r.end()).max(lo);
-        &self.0[lo..hi]
+        let (lo, hi) = (*r.start(), *r.end());
+        let v = &self.0;
+        let mut a = v.partition_point(|x| x.0 < lo.0);
+        while a < v.len() && v[a].0 == lo.0 && v[a].1 < lo.1 {
+            a += 1;
+        }
+        let mut b = a + v[a..].partition_point(|x| x.0 <= hi.0);
+        while b > a && v[b - 1].0 == hi.0 && v[b - 1].1 > hi.1 {
+            b -= 1;
+        }
+        &v[a..b]
     }
 }
 
@@ -485,6 +503,10 @@ struct View<'v, 'a> {
     recent_from: f64,
     /// Whether the search spreads its own work over the cores (it runs alone).
     fan_out: bool,
+    /// In a batch (`Stream::run_batch`): the index of the first search that found something so
+    /// far, and this search's index. A later search's outcome will be thrown away, so it stops
+    /// as soon as it sees one (`cancelled`) rather than hold up the batch.
+    cancel: Option<(&'v AtomicUsize, usize)>,
 }
 
 impl<'a> std::ops::Deref for View<'_, 'a> {
@@ -555,7 +577,15 @@ impl<'v> View<'v, '_> {
             skip: self.skip.iter().chain(keys).copied().collect(),
             recent_from: self.recent_from,
             fan_out: self.fan_out,
+            cancel: self.cancel,
         }
+    }
+
+    /// Whether an earlier search of the batch has found something: this one's outcome will
+    /// be thrown away, whatever it is.
+    fn cancelled(&self) -> bool {
+        self.cancel
+            .is_some_and(|(stop, i)| stop.load(Ordering::Relaxed) < i)
     }
 
     /// `f` of every item, in order: on all cores when this search runs alone (streaming), on
@@ -687,8 +717,16 @@ const REPEAT_RADIUS_M: f64 = 300.0;
 /// 20-300 m apart).
 const DUPLICATE_RADIUS_M: f64 = 100.0;
 
+/// A time as a key's nanoseconds: `(t * 1e9).round() as i64`, rounded by hand. `f64::round`
+/// is a software routine on the baseline x86-64 target (about 4 % of the association's
+/// instructions on a day's picks, which makes hundreds of millions of keys); this is the same
+/// integer for every input (tested), NaN and the infinities included.
 fn key_time(t: f64) -> i64 {
-    (t * 1e9).round() as i64
+    let x = t * 1e9;
+    let i = x as i64;
+    let f = x - i as f64;
+    // Without branches: the fraction is as likely above a half as below.
+    i.saturating_add(i64::from(f >= 0.5) - i64::from(f <= -0.5))
 }
 
 impl Stream<'_> {
@@ -786,6 +824,7 @@ impl Stream<'_> {
             skip: Vec::new(),
             recent_from,
             fan_out: true,
+            cancel: None,
         }
     }
 
@@ -899,6 +938,7 @@ impl Stream<'_> {
                     }
                     let mut view = this.view(keys[i], his[i].0);
                     view.fan_out = alone;
+                    view.cancel = Some((&stop, i));
                     let outcome = view.decide();
                     if !matches!(outcome, Outcome::Unheard | Outcome::Alone) {
                         stop.fetch_min(i, Ordering::SeqCst);
@@ -1042,8 +1082,12 @@ impl View<'_, '_> {
         early.truncate(cfg.seed_picks);
         // A repeat has met its own threshold.
         let around = self.around(p);
+        if self.cancelled() {
+            return Outcome::Alone;
+        }
         let found = match self.repeat(p, &around) {
             Some((place, r)) => Some((f64::INFINITY, Some(place), r)),
+            None if self.cancelled() => None,
             None => self
                 .best_solution(p, &early, &around)
                 .map(|r| (r.0, None, r)),
@@ -1051,6 +1095,9 @@ impl View<'_, '_> {
         let Some((evidence, from, (_, sol, frame, weather, keys))) = found else {
             return Outcome::Alone;
         };
+        if self.cancelled() {
+            return Outcome::Alone;
+        }
         let taken: Vec<Key> = sol.inliers.iter().filter_map(|&i| keys[i]).collect();
         // A first round short of the threshold is an event only if later rounds from its place
         // make up the difference (they stay pending: each is found in turn).
@@ -1290,6 +1337,9 @@ impl View<'_, '_> {
         let mut tried: Vec<(usize, f64, [f64; 4])> = self
             .each(&trios, |trio| {
                 let mut out = Vec::new();
+                if self.cancelled() {
+                    return out;
+                }
                 // The closed form needs one speed: picks of one phase.
                 if trio.iter().any(|q| q.0.phase != trio[0].0.phase) {
                     return out;
@@ -1341,6 +1391,9 @@ impl View<'_, '_> {
             .collect();
         let fitted: Vec<Option<(f64, Solution, Vec<Option<(i64, u64)>>)>> =
             self.each(&hypotheses, |&x| {
+                if self.cancelled() {
+                    return None;
+                }
                 // The picks for this hypothesis: p, and the nearest pick at each neighbour.
                 let src = frame.source(x[0], x[1], x[2]);
                 let mut keys: Vec<Option<(i64, u64)>> = vec![None];
@@ -1373,7 +1426,7 @@ impl View<'_, '_> {
                     .inliers
                     .iter()
                     .map(|&i| {
-                        let st = frame.station(&a.stations[group[i].station]);
+                        let st = frame.ecef(a.ecef[group[i].station]);
                         hyp(st[0] - sol.x[0], st[1] - sol.x[1])
                     })
                     .fold(f64::INFINITY, f64::min);
@@ -1506,12 +1559,12 @@ impl View<'_, '_> {
         let weather = a.met.at(origin, p.time_s);
         let setting = Setting::new(&a.stations, &a.medium, weather, a.config.locator);
         let air = AirSpeed::new(&a.medium, &weather);
-        let sta_p = frame.station(&a.stations[p.station]);
+        let sta_p = frame.ecef(a.ecef[p.station]);
         let lookups: Vec<(usize, [f64; 3])> = std::iter::once((p.station, sta_p))
             .chain(
                 a.neighbours[p.station]
                     .iter()
-                    .map(|&(s, _)| (s, frame.station(&a.stations[s]))),
+                    .map(|&(s, _)| (s, frame.ecef(a.ecef[s]))),
             )
             .collect();
         Around {
@@ -1547,16 +1600,17 @@ impl View<'_, '_> {
         if self.recent().next().is_none() && hinted.is_empty() {
             return None;
         }
-        let mut best: Option<(f64, Recent, Solution, Vec<Option<(i64, u64)>>)> = None;
-        for r in self.recent().rev().chain(&hinted) {
+        // The places are tried independently (on all cores when this search runs alone: in
+        // dense fire the places are most of a search's work), then the best is chosen in order.
+        let places: Vec<&Recent> = self.recent().rev().chain(&hinted).collect();
+        let tried = self.each(&places, |&r| {
+            if self.cancelled() {
+                return None;
+            }
             // Only the origin time is searched at the place itself: chance seldom lines picks
             // up there (a few nats), a later round from it does (15-25 nats in a ripple).
-            let Some(round) = self.place_round(p, r, around) else {
-                continue;
-            };
-            let Some((fixed, _)) = self.fixed_round(r, &round, around, p.time_s) else {
-                continue;
-            };
+            let round = self.place_round(p, r, around)?;
+            let (fixed, _) = self.fixed_round(r, &round, around, p.time_s)?;
             // A salvo's place is proven by its rounds (or by another sensor's fixes of them):
             // its next round needs less, so long as it follows on.
             let salvo_round =
@@ -1569,22 +1623,24 @@ impl View<'_, '_> {
                 cfg.min_repeat_evidence
             };
             if fixed < need {
-                continue;
+                return None;
             }
             // Then located freely (a neighbouring gun or launcher is a place of its own). A lone
             // place's later round must carry evidence where it is located too: chance picks that
             // line up at a place just at `min_repeat_evidence` scatter when freed (a test's ghost:
             // 17.0 nats at the place, -5.8 where its picks fitted); a salvo's or a fix's rounds
             // are looked for at their place for good reason. Day: 0.985 / 0.873 -> 0.986 / 0.871.
-            if let Some((evidence, sol, keys)) = self.at_place(p, r, &round, around, p.time_s)
-                && (!r.salvo || r.known.is_some() || {
-                    let (e, n) = around.frame.to_en(r.pos);
-                    same_place(&sol, sol.x[0] - e, sol.x[1] - n)
-                })
-                && (r.salvo || r.known.is_some() || evidence > 0.0)
-                && best.as_ref().is_none_or(|b| fixed + evidence > b.0)
-            {
-                best = Some((fixed + evidence, *r, sol, keys));
+            let (evidence, sol, keys) = self.at_place(p, r, &round, around, p.time_s)?;
+            ((!r.salvo || r.known.is_some() || {
+                let (e, n) = around.frame.to_en(r.pos);
+                same_place(&sol, sol.x[0] - e, sol.x[1] - n)
+            }) && (r.salvo || r.known.is_some() || evidence > 0.0))
+                .then_some((fixed + evidence, *r, sol, keys))
+        });
+        let mut best: Option<(f64, Recent, Solution, Vec<Option<(i64, u64)>>)> = None;
+        for t in tried.into_iter().flatten() {
+            if best.as_ref().is_none_or(|b| t.0 > b.0) {
+                best = Some(t);
             }
         }
         best.map(|(e, place, sol, keys)| {
@@ -1864,7 +1920,7 @@ impl View<'_, '_> {
             .iter()
             .zip(keys)
             .map(|(&g, key)| {
-                let sta = frame.station(&a.stations[g.station]);
+                let sta = frame.ecef(a.ecef[g.station]);
                 let (tt, grad) = travel_time_with(&a.medium, wind, g.phase, src, sta);
                 let m = crate::locator::model_sigma(&cfg.locator, tt);
                 (
@@ -2002,7 +2058,7 @@ impl View<'_, '_> {
         let mut total = -0.5 * sol.chi2;
         for &i in &sol.inliers {
             let q = group[i];
-            let sta = frame.station(&a.stations[q.station]);
+            let sta = frame.ecef(a.ecef[q.station]);
             let (tt, _) = travel_time_with(&a.medium, &air, q.phase, src, sta);
             let m = crate::locator::model_sigma(&setting.config, tt);
             let sigma = hyp(q.sigma_s, m);
@@ -2278,4 +2334,59 @@ fn refine3(
         }
     }
     x.iter().all(|v| v.is_finite()).then_some(x)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Key, Keys, key_time};
+    use proptest::prelude::*;
+
+    proptest! {
+        /// The hand-rounded key is the rounded product, halves away from zero included.
+        #[test]
+        fn key_time_is_the_rounded_nanoseconds(t in -1e7f64..1e7, half in proptest::bool::ANY) {
+            // Times on an exact half nanosecond as well as arbitrary ones.
+            let t = if half { ((t * 1e9).trunc() + 0.5) / 1e9 } else { t };
+            prop_assert_eq!(key_time(t), (t * 1e9).round() as i64);
+        }
+
+        /// A station's keys in a range are the ones a plain filter keeps, bounds that share a
+        /// time with keys (told apart by arrival number) included.
+        #[test]
+        fn keys_in_a_range_are_the_filtered_keys(
+            mut keys in proptest::collection::vec((0i64..20, 0u64..6), 0..40),
+            lo in (0i64..22, 0u64..7),
+            hi in (0i64..22, 0u64..7),
+        ) {
+            keys.sort();
+            keys.dedup();
+            let mut set = Keys::default();
+            for &k in &keys {
+                set.insert(k);
+            }
+            let want: Vec<Key> = keys.iter().copied().filter(|k| lo <= *k && *k <= hi).collect();
+            prop_assert_eq!(set.range(lo..=hi), &want[..]);
+        }
+    }
+
+    #[test]
+    fn key_time_at_the_edges() {
+        for t in [
+            0.0,
+            -0.0,
+            0.5e-9,
+            -0.5e-9,
+            1.5e-9,
+            -2.5e-9,
+            1e12,
+            -1e12,
+            f64::MAX,
+            f64::MIN,
+        ] {
+            assert_eq!(key_time(t), (t * 1e9).round() as i64, "{t}");
+        }
+        assert_eq!(key_time(f64::NAN), 0);
+        assert_eq!(key_time(f64::INFINITY), i64::MAX);
+        assert_eq!(key_time(f64::NEG_INFINITY), i64::MIN);
+    }
 }

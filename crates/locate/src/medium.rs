@@ -256,6 +256,12 @@ impl Frame {
         [e, n, -(e * e + n * n) / (2.0 * EARTH_RADIUS_M) - depth_m]
     }
 
+    /// A point's (east, north, up) in this frame from its ECEF coordinates (`station` for a
+    /// station whose ECEF coordinates are kept).
+    pub fn ecef(&self, x: [f64; 3]) -> [f64; 3] {
+        self.enu.ecef_to_enu(x)
+    }
+
     /// The geodetic position of (east, north).
     pub fn to_latlon(&self, e: f64, n: f64) -> LatLon {
         let (p, _) = self.enu.from_enu(self.source(e, n, 0.0));
