@@ -224,6 +224,9 @@ pub struct Associator {
     /// Per station, its ECEF coordinates: every search puts its neighbours in its own frame,
     /// and the geodetic conversion's trigonometry is then done once, not per search.
     ecef: Vec<[f64; 3]>,
+    /// Per station, the met stations' distances (`MetTable::distances_km`): every search
+    /// looks up the weather at its station.
+    met_km: Vec<Vec<(LatLon, i64)>>,
     /// Sources known from elsewhere, in time order (`with_hints`).
     hints: Vec<Hint>,
     /// Per hint, whether it is one of a salvo the hints themselves show (`with_hints`).
@@ -252,6 +255,7 @@ impl Associator {
             .iter()
             .map(|s| truce_geo::to_ecef(s.pos, s.alt_m))
             .collect();
+        let met_km = stations.iter().map(|s| met.distances_km(s.pos)).collect();
         Associator {
             stations,
             medium,
@@ -259,6 +263,7 @@ impl Associator {
             config,
             neighbours,
             ecef,
+            met_km,
             hints: Vec::new(),
             hint_salvo: Vec::new(),
         }
@@ -448,7 +453,12 @@ impl Keys {
         while a < v.len() && v[a].0 == lo.0 && v[a].1 < lo.1 {
             a += 1;
         }
-        let mut b = a + v[a..].partition_point(|x| x.0 <= hi.0);
+        // Most ranges asked for hold a few keys: look at the next few before searching.
+        let rest = &v[a..];
+        let mut b = a + match rest.iter().take(8).position(|x| x.0 > hi.0) {
+            Some(n) => n,
+            None => rest.partition_point(|x| x.0 <= hi.0),
+        };
         while b > a && v[b - 1].0 == hi.0 && v[b - 1].1 > hi.1 {
             b -= 1;
         }
@@ -1567,11 +1577,9 @@ fn local_rate((n, len): (usize, f64), (n_short, len_short): (usize, f64)) -> f64
 impl Stream<'_> {
     /// Keep `r` as a place to look for repeats (or refresh the recent source it repeats).
     fn remember(&mut self, r: Recent) {
-        if let Some(i) = self
-            .recent
-            .iter()
-            .position(|o| distance_m(o.pos, r.pos) < SAME_PLACE_M)
-        {
+        if let Some(i) = self.recent.iter().position(|o| {
+            near(o.pos, r.pos, SAME_PLACE_M) && distance_m(o.pos, r.pos) < SAME_PLACE_M
+        }) {
             self.recent.remove(i);
         }
         self.recent.push(r);
@@ -1619,7 +1627,7 @@ impl View<'_, '_> {
         let a = self.assoc;
         let origin = a.stations[p.station].pos;
         let frame = Frame::new(origin);
-        let weather = a.met.at(origin, p.time_s);
+        let weather = a.met.at_with(origin, p.time_s, &a.met_km[p.station]);
         let setting = Setting::new(&a.stations, &a.medium, weather, a.config.locator);
         let air = AirSpeed::new(&a.medium, &weather);
         let sta_p = frame.ecef(a.ecef[p.station]);

@@ -130,6 +130,23 @@ impl MetTable {
     /// last hour (at most `max_age_s` old), averaged (temperature as a mean, wind as a vector
     /// mean) to beat down the noise of single reports; the standard atmosphere without any.
     pub fn at(&self, pos: LatLon, t: f64) -> Weather {
+        self.at_with(pos, t, &[])
+    }
+
+    /// Every met station's distance from `pos`, kilometres rounded as `at` uses them: for
+    /// `at_with`, where one place asks many times.
+    pub fn distances_km(&self, pos: LatLon) -> Vec<(LatLon, i64)> {
+        let mut km: Vec<(LatLon, i64)> = Vec::new();
+        for r in &self.reports {
+            if !km.iter().any(|(q, _)| *q == r.pos) {
+                km.push((r.pos, (distance_m(pos, r.pos) / 1000.0).round() as i64));
+            }
+        }
+        km
+    }
+
+    /// `at`, with the met stations' distances from `pos` known (`distances_km`, or a part).
+    pub fn at_with(&self, pos: LatLon, t: f64, known: &[(LatLon, i64)]) -> Weather {
         let hi = self.reports.partition_point(|r| r.time_s <= t);
         let lo = self
             .reports
@@ -138,7 +155,7 @@ impl MetTable {
         // A few met stations report many times: one geodesic per station, not per report.
         let mut km: Vec<(LatLon, i64)> = Vec::new();
         let mut station_km = |p: LatLon| {
-            if let Some(&(_, d)) = km.iter().find(|(q, _)| *q == p) {
+            if let Some(&(_, d)) = known.iter().chain(&km).find(|(q, _)| *q == p) {
                 return d;
             }
             let d = (distance_m(pos, p) / 1000.0).round() as i64;
@@ -419,5 +436,16 @@ mod tests {
         assert_eq!(table.at(a, 300.0).temperature_c, 1.0);
         assert_eq!(table.at(a, -10.0), Weather::STANDARD);
         assert_eq!(table.at(a, 20_000.0), Weather::STANDARD);
+        // With the distances given, the same answers; with a station's distance given wrong,
+        // the answer follows it (so the given distances are the ones used).
+        for (p, t) in [
+            (LatLon::new(48.01, 37.0), 700.0),
+            (LatLon::new(48.49, 38.0), 700.0),
+        ] {
+            assert_eq!(table.at_with(p, t, &table.distances_km(p)), table.at(p, t));
+        }
+        let p = LatLon::new(48.01, 37.0);
+        assert_eq!(table.distances_km(p).len(), 2);
+        assert_eq!(table.at_with(p, 700.0, &[(a, 500)]).temperature_c, 9.0);
     }
 }
