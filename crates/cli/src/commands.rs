@@ -712,9 +712,25 @@ fn keygen(cmd: KeygenCommand) -> Result<ExitCode> {
             (out, private.to_string(), public.to_string())
         }
     };
-    write_new(&out, &private, true)?;
+    // Both files or neither: a private key left beside another key's .pub signs what the .pub
+    // does not verify (and a report made with it fails `truce verify` for no visible reason).
     let pub_path = PathBuf::from(format!("{}.pub", out.display()));
-    write_new(&pub_path, &public, false)?;
+    for path in [&out, &pub_path] {
+        if fs::symlink_metadata(path).is_ok() {
+            bail!(
+                "{} exists: keygen never overwrites a key (choose another --out, or remove {} and {})",
+                path.display(),
+                out.display(),
+                pub_path.display()
+            );
+        }
+    }
+    write_new(&out, &private, true)?;
+    if let Err(e) = write_new(&pub_path, &public, false) {
+        // Created just now by this run (create_new), so nobody else's.
+        let _ = fs::remove_file(&out);
+        return Err(e);
+    }
     say!(
         "wrote {} (private) and {}",
         out.display(),

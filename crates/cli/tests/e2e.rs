@@ -555,6 +555,35 @@ fn process_locates_events_deterministically_and_keeps_the_quarantine() {
     assert_eq!(q.lines().count(), 21);
 }
 
+#[test]
+fn keygen_writes_both_files_or_neither() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("mission.key");
+    let keygen = || {
+        run(&[
+            "keygen",
+            "log",
+            "--origin",
+            "m.example",
+            "--out",
+            key.to_str().unwrap(),
+        ])
+    };
+    assert!(keygen().status.success());
+    let public = std::fs::read_to_string(dir.path().join("mission.key.pub")).unwrap();
+    // The private key gone, its .pub left: a new key would not match the old .pub, so none
+    // is written.
+    std::fs::remove_file(&key).unwrap();
+    let o = keygen();
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("mission.key.pub exists"), "{}", text(&o));
+    assert!(!key.exists());
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("mission.key.pub")).unwrap(),
+        public
+    );
+}
+
 /// A fresh gateway key (`truce keygen sensor`) in `dir`.
 fn gateway_key(dir: &Path) -> PathBuf {
     let key = dir.join("gw.key");
