@@ -449,6 +449,12 @@ impl Keys {
     fn range(&self, r: std::ops::RangeInclusive<Key>) -> &[Key] {
         let (lo, hi) = (*r.start(), *r.end());
         let v = &self.0;
+        // A station holds a few pending keys at a time outside heavy fire: walked, not searched.
+        if v.len() <= 16 {
+            let a = v.iter().take_while(|x| **x < lo).count();
+            let b = a + v[a..].iter().take_while(|x| **x <= hi).count();
+            return &v[a..b];
+        }
         let mut a = v.partition_point(|x| x.0 < lo.0);
         while a < v.len() && v[a].0 == lo.0 && v[a].1 < lo.1 {
             a += 1;
