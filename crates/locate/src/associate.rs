@@ -19,7 +19,7 @@ use rayon::prelude::*;
 
 use truce_geo::{LatLon, distance_m};
 
-use crate::locator::{LocatorConfig, Setting, Solution, locate};
+use crate::locator::{LocatorConfig, Setting, Solution, StationGeometry, locate};
 use crate::medium::{
     AirSpeed, Frame, Medium, MetTable, Phase, Pick, Station, Weather, travel_time_with,
 };
@@ -221,9 +221,10 @@ pub struct Associator {
     config: AssocConfig,
     /// Per station, the other stations within `max_station_distance_m`, nearest first.
     neighbours: Vec<Vec<(usize, f64)>>,
-    /// Per station, its ECEF coordinates: every search puts its neighbours in its own frame,
-    /// and the geodetic conversion's trigonometry is then done once, not per search.
-    ecef: Vec<[f64; 3]>,
+    /// Per station, its ECEF coordinates (and its north's, for the locator): every search
+    /// puts its neighbours in its own frame, and the geodetic trigonometry is then done once,
+    /// not per search.
+    geometry: StationGeometry,
     /// Per station, the met stations' distances (`MetTable::distances_km`): every search
     /// looks up the weather at its station.
     met_km: Vec<Vec<(LatLon, i64)>>,
@@ -251,18 +252,15 @@ impl Associator {
                 n
             })
             .collect();
-        let ecef = stations
-            .iter()
-            .map(|s| truce_geo::to_ecef(s.pos, s.alt_m))
-            .collect();
         let met_km = stations.iter().map(|s| met.distances_km(s.pos)).collect();
+        let geometry = StationGeometry::new(&stations);
         Associator {
             stations,
             medium,
             met,
             config,
             neighbours,
-            ecef,
+            geometry,
             met_km,
             hints: Vec::new(),
             hint_salvo: Vec::new(),
@@ -1505,7 +1503,7 @@ impl View<'_, '_> {
                     .inliers
                     .iter()
                     .map(|&i| {
-                        let st = frame.ecef(a.ecef[group[i].station]);
+                        let st = frame.ecef(a.geometry.ecef(group[i].station));
                         hyp(st[0] - sol.x[0], st[1] - sol.x[1])
                     })
                     .fold(f64::INFINITY, f64::min);
@@ -1634,14 +1632,15 @@ impl View<'_, '_> {
         let origin = a.stations[p.station].pos;
         let frame = Frame::new(origin);
         let weather = a.met.at_with(origin, p.time_s, &a.met_km[p.station]);
-        let setting = Setting::new(&a.stations, &a.medium, weather, a.config.locator);
+        let setting = Setting::new(&a.stations, &a.medium, weather, a.config.locator)
+            .with_geometry(&a.geometry);
         let air = AirSpeed::new(&a.medium, &weather);
-        let sta_p = frame.ecef(a.ecef[p.station]);
+        let sta_p = frame.ecef(a.geometry.ecef(p.station));
         let lookups: Vec<(usize, [f64; 3])> = std::iter::once((p.station, sta_p))
             .chain(
                 a.neighbours[p.station]
                     .iter()
-                    .map(|&(s, _)| (s, frame.ecef(a.ecef[s]))),
+                    .map(|&(s, _)| (s, frame.ecef(a.geometry.ecef(s)))),
             )
             .collect();
         Around {
@@ -1997,7 +1996,7 @@ impl View<'_, '_> {
             .iter()
             .zip(keys)
             .map(|(&g, key)| {
-                let sta = frame.ecef(a.ecef[g.station]);
+                let sta = frame.ecef(a.geometry.ecef(g.station));
                 let (tt, grad) = travel_time_with(&a.medium, wind, g.phase, src, sta);
                 let m = crate::locator::model_sigma(&cfg.locator, tt);
                 (
@@ -2135,7 +2134,7 @@ impl View<'_, '_> {
         let mut total = -0.5 * sol.chi2;
         for &i in &sol.inliers {
             let q = group[i];
-            let sta = frame.ecef(a.ecef[q.station]);
+            let sta = frame.ecef(a.geometry.ecef(q.station));
             let (tt, _) = travel_time_with(&a.medium, &air, q.phase, src, sta);
             let m = crate::locator::model_sigma(&setting.config, tt);
             let sigma = hyp(q.sigma_s, m);

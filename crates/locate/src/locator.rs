@@ -102,6 +102,40 @@ pub struct Setting<'a> {
     /// Speed of sound and wind vector (east, north) of `weather`, precomputed: the hot loop
     /// would otherwise redo the trigonometry for every pick.
     air: (f64, f64, f64),
+    /// Per station, its ECEF coordinates and those of the point 1 km north of it (see
+    /// `StationGeometry`), where the caller keeps them: a search locates many times.
+    geometry: Option<&'a StationGeometry>,
+}
+
+/// The stations' ECEF coordinates, and those of a point 1 km north of each (for the frame's
+/// north at an array), computed once for many locations (`Setting::with_geometry`): a
+/// location would otherwise redo the geodetic trigonometry and a geodesic for every pick.
+/// The coordinates are the ones `Frame::station` computes, so the results are the same.
+#[derive(Debug, Clone, Default)]
+pub struct StationGeometry {
+    ecef: Vec<[f64; 3]>,
+    north_ecef: Vec<[f64; 3]>,
+}
+
+impl StationGeometry {
+    /// For `stations`, index for index.
+    pub fn new(stations: &[Station]) -> Self {
+        StationGeometry {
+            ecef: stations
+                .iter()
+                .map(|s| truce_geo::to_ecef(s.pos, s.alt_m))
+                .collect(),
+            north_ecef: stations
+                .iter()
+                .map(|s| truce_geo::to_ecef(truce_geo::direct(s.pos, 0.0, 1000.0), s.alt_m))
+                .collect(),
+        }
+    }
+
+    /// Station `i`'s ECEF coordinates.
+    pub fn ecef(&self, i: usize) -> [f64; 3] {
+        self.ecef[i]
+    }
 }
 
 impl<'a> Setting<'a> {
@@ -120,6 +154,34 @@ impl<'a> Setting<'a> {
             weather,
             config,
             air: (c0, we, wn),
+            geometry: None,
+        }
+    }
+
+    /// The same, with the stations' coordinates computed once (`StationGeometry::new` of
+    /// the same stations).
+    pub fn with_geometry(mut self, geometry: &'a StationGeometry) -> Self {
+        self.geometry = (geometry.ecef.len() == self.stations.len()).then_some(geometry);
+        self
+    }
+
+    /// Station `i` in `frame`.
+    fn station_in(&self, frame: &Frame, i: usize) -> [f64; 3] {
+        match self.geometry {
+            Some(g) => frame.ecef(g.ecef[i]),
+            None => frame.station(&self.stations[i]),
+        }
+    }
+
+    /// The azimuth, in the frame's east-north axes, of true north at station `i`
+    /// (`frame_north_deg`).
+    fn north_in(&self, frame: &Frame, i: usize) -> f64 {
+        match self.geometry {
+            Some(g) => {
+                let (a, b) = (frame.ecef(g.ecef[i]), frame.ecef(g.north_ecef[i]));
+                (b[0] - a[0]).atan2(b[1] - a[1]).to_degrees()
+            }
+            None => frame_north_deg(frame, &self.stations[i]),
         }
     }
 }
@@ -209,13 +271,13 @@ pub fn locate(
         .enumerate()
         .map(|(i, p)| Obs {
             pick: i,
-            sta: frame.station(&set.stations[p.station]),
+            sta: set.station_in(frame, p.station),
             phase: p.phase,
             t: p.time_s,
             sigma: p.sigma_s,
             baz: p
                 .back_azimuth
-                .map(|(b, sb)| (b + frame_north_deg(frame, &set.stations[p.station]), sb)),
+                .map(|(b, sb)| (b + set.north_in(frame, p.station), sb)),
         })
         .collect();
     let free_depth = set.medium.free_depth();
@@ -477,4 +539,72 @@ fn finish(
         inliers: owned.iter().map(|o| o.pick).collect(),
         stations,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::medium::{Frame, Medium, Phase, Pick, Station, Weather, travel_time};
+    use truce_geo::{LatLon, direct};
+
+    /// The stations' coordinates kept (`StationGeometry`) give the very solution computed
+    /// without them, back azimuths (which need each station's north) included.
+    #[test]
+    fn kept_station_geometry_locates_the_same() {
+        let centre = LatLon::new(48.3, 37.9);
+        let stations: Vec<Station> = (0..6)
+            .map(|i| Station {
+                id: format!("S{i}"),
+                owner: "X".into(),
+                pos: direct(centre, 60.0 * i as f64, 8_000.0 + 1_500.0 * i as f64),
+                alt_m: 150.0 + 10.0 * i as f64,
+            })
+            .collect();
+        let medium = Medium::Air { celerity_mps: None };
+        let weather = Weather::STANDARD;
+        let frame = Frame::new(stations[0].pos);
+        let source = frame.to_en(direct(centre, 200.0, 3_000.0));
+        let src = frame.source(source.0, source.1, 0.0);
+        let picks: Vec<Pick> = stations
+            .iter()
+            .enumerate()
+            .map(|(i, s)| {
+                let sta = frame.station(s);
+                let (tt, _) = travel_time(&medium, &weather, Phase::Acoustic, src, sta);
+                // Some noise, and a back azimuth at two of them (arrays).
+                let noise = 0.01 * ((i as f64 * 1.7).sin());
+                let baz = (src[0] - sta[0]).atan2(src[1] - sta[1]).to_degrees() + 1.5;
+                Pick {
+                    station: i,
+                    time_s: 100.0 + tt + noise,
+                    sigma_s: 0.05,
+                    phase: Phase::Acoustic,
+                    back_azimuth: (i % 3 == 0).then_some((baz.rem_euclid(360.0), 3.0)),
+                    label: 1.0,
+                    evidence: i as u64,
+                }
+            })
+            .collect();
+        let refs: Vec<&Pick> = picks.iter().collect();
+        let config = LocatorConfig::default();
+        let plain = Setting::new(&stations, &medium, weather, config);
+        let geometry = StationGeometry::new(&stations);
+        let kept = plain.with_geometry(&geometry);
+        let start = [0.0, 0.0, 0.0, 100.0];
+        let a = locate(&plain, &frame, &refs, start, true, 4).expect("located");
+        let b = locate(&kept, &frame, &refs, start, true, 4).expect("located");
+        assert_eq!(a, b);
+        assert!(
+            hypot(a.x[0] - source.0, a.x[1] - source.1) < 200.0,
+            "{:?}",
+            a.x
+        );
+        // Geometry of other stations is not used.
+        let other = StationGeometry::new(&stations[..3]);
+        assert!(plain.with_geometry(&other).geometry.is_none());
+    }
+
+    fn hypot(a: f64, b: f64) -> f64 {
+        (a * a + b * b).sqrt()
+    }
 }
