@@ -1104,13 +1104,16 @@ impl View<'_, '_> {
         let hi = (key_time(t + reach), u64::MAX);
         let mut best: Option<(f64, (i64, u64), &Pick)> = None;
         let mut second = f64::INFINITY;
+        // The back azimuth from the station to the source, computed once if a pick has one.
+        let mut predicted_deg: Option<f64> = None;
         for key in self.keys(station, lo..=hi) {
             let Some(q) = self.pending.get(key) else {
                 continue;
             };
             let mut z2 = ((q.time_s - t) / hyp(q.sigma_s, m)).powi(2);
             if let Some((observed_deg, sigma_deg)) = q.back_azimuth {
-                let predicted = (src[0] - sta[0]).atan2(src[1] - sta[1]).to_degrees();
+                let predicted = *predicted_deg
+                    .get_or_insert_with(|| (src[0] - sta[0]).atan2(src[1] - sta[1]).to_degrees());
                 let d = (observed_deg - predicted + 540.0).rem_euclid(360.0) - 180.0;
                 z2 += (d / sigma_deg.max(1e-3)).powi(2);
             }
