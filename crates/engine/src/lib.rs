@@ -25,7 +25,9 @@ use truce_locate::{
 };
 use truce_model::{Observation, ObservationBody, SensorRegistry, Signal, UtcNanos, WeaponClass};
 
-pub use events::{events_geojson, feature, violations_geojson};
+pub use events::{
+    events_geojson, events_geojson_text, feature, violations_geojson, violations_geojson_text,
+};
 pub use findings::{Finding, Sighting};
 
 /// One accepted observation and where it sits in the evidence log.

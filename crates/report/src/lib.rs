@@ -113,13 +113,8 @@ pub fn analyse_with_progress(
     );
     // The two texts (tens of megabytes each on a day) are written side by side.
     let (events_text, findings_text) = rayon::join(
-        || serde_json::to_string_pretty(&truce_engine::events_geojson(&output.events, registry)),
-        || {
-            serde_json::to_string_pretty(&truce_engine::violations_geojson(
-                &output.findings,
-                registry,
-            ))
-        },
+        || truce_engine::events_geojson_text(&output.events, registry),
+        || truce_engine::violations_geojson_text(&output.findings, registry),
     );
     Ok(Analysis {
         events_text: events_text? + "\n",
