@@ -441,9 +441,10 @@ impl Keys {
         }
     }
 
-    /// The keys in `r`, in order. The binary searches compare times only (a tuple's comparison
-    /// branches on its first member; times are nanoseconds and seldom equal), then step over
-    /// the keys of the bounds' own times that the arrival numbers put outside.
+    /// The keys in `r`, in order. Up to 16 keys are walked; more are searched, the binary
+    /// searches comparing times only (a tuple's comparison branches on its first member; times
+    /// are nanoseconds and seldom equal), then stepping over the keys of the bounds' own times
+    /// that the arrival numbers put outside.
     fn range(&self, r: std::ops::RangeInclusive<Key>) -> &[Key] {
         let (lo, hi) = (*r.start(), *r.end());
         let v = &self.0;
@@ -496,7 +497,10 @@ impl Pending {
             self.picks.clear();
             self.base = key.1;
         }
+        // Arrival numbers only grow and the base is the oldest held, so every new key has a
+        // slot; none is refused here.
         let Some(i) = self.slot(&key) else {
+            debug_assert!(false, "arrival number {} below the oldest held", key.1);
             return;
         };
         if i >= self.picks.len() {
@@ -771,12 +775,15 @@ const HINT_SALVO_SIGMAS: f64 = 3.0;
 /// Whether `a` and `b` are within `radius` metres (a flat-earth bound first: most pairs asked
 /// about are far apart, and the geodesic costs microseconds).
 fn near(a: LatLon, b: LatLon, radius: f64) -> bool {
+    maybe_within(a, b, radius) && distance_m(a, b) <= radius
+}
+
+/// Whether `a` and `b` may be within `radius` metres: `false` only when a flat-earth bound
+/// (with a margin) says they are not, without a geodesic.
+fn maybe_within(a: LatLon, b: LatLon, radius: f64) -> bool {
     let dn = (a.lat_deg - b.lat_deg).abs() * 110_000.0;
     let de = (a.lon_deg - b.lon_deg).abs() * 110_000.0 * a.lat_deg.to_radians().cos();
-    if dn.max(de) > 1.1 * radius + 100.0 {
-        return false;
-    }
-    distance_m(a, b) <= radius
+    dn.max(de) <= 1.1 * radius + 100.0
 }
 
 /// Most recent sources kept (a salvo adds one place, not one per rocket).
@@ -1585,7 +1592,7 @@ impl Stream<'_> {
     /// Keep `r` as a place to look for repeats (or refresh the recent source it repeats).
     fn remember(&mut self, r: Recent) {
         if let Some(i) = self.recent.iter().position(|o| {
-            near(o.pos, r.pos, SAME_PLACE_M) && distance_m(o.pos, r.pos) < SAME_PLACE_M
+            maybe_within(o.pos, r.pos, SAME_PLACE_M) && distance_m(o.pos, r.pos) < SAME_PLACE_M
         }) {
             self.recent.remove(i);
         }
