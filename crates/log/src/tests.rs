@@ -397,6 +397,30 @@ mod props {
                 for i in 0..keep as u64 { prop_assert_eq!(log.entry(i).unwrap(), entry(i)); }
             }
         }
+
+        /// A range read gives what reading entry by entry gives, wherever the range starts and
+        /// ends: in the file, in the pending buffer, or across the two.
+        #[test]
+        fn a_range_reads_as_its_entries_one_by_one(
+            lens in proptest::collection::vec(1usize..300, 1..40),
+            committed in 0usize..40,
+            a in 0u64..45,
+            b in 0u64..45,
+        ) {
+            let dir = tempfile::tempdir().unwrap();
+            let (mut log, _) = Log::open(dir.path()).unwrap();
+            let made: Vec<Vec<u8>> = lens.iter().enumerate().map(|(i, &n)| (0..n).map(|k| (i * 7 + k) as u8).collect()).collect();
+            for (i, e) in made.iter().enumerate() {
+                if i == committed { log.commit().unwrap(); }
+                log.append(e).unwrap();
+            }
+            let (start, end) = (a.min(b), a.max(b));
+            let got = log.entries(start, end).unwrap();
+            let want: Vec<Vec<u8>> = (start..end.min(log.size())).map(|i| log.entry(i).unwrap()).collect();
+            prop_assert_eq!(&got, &want);
+            let expected: Vec<Vec<u8>> = made.iter().skip(start as usize).take(got.len()).cloned().collect();
+            prop_assert_eq!(got, expected);
+        }
     }
 }
 

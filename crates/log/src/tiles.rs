@@ -4,6 +4,7 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use rayon::prelude::*;
 use tlog_tiles::Tile;
 
 use crate::{Log, LogError, TILE_HEIGHT, io_err};
@@ -40,8 +41,7 @@ pub(crate) fn tile_bytes(log: &Log, t: &Tile) -> Result<Vec<u8>, LogError> {
 pub(crate) fn bundle_bytes(log: &Log, t: &Tile) -> Result<Vec<u8>, LogError> {
     let start = t.level_index() << TILE_HEIGHT;
     let mut out = Vec::new();
-    for i in start..start + u64::from(t.width()) {
-        let e = log.entry(i)?;
+    for e in log.entries(start, start + u64::from(t.width()))? {
         // Entries are at most u16::MAX bytes (enforced on append).
         out.extend_from_slice(&(e.len() as u16).to_be_bytes());
         out.extend_from_slice(&e);
@@ -61,14 +61,19 @@ fn put(root: &Path, rel: &str, bytes: &[u8]) -> Result<(), LogError> {
 
 /// Write every tile and bundle that is new between the two sizes. Tiles are derived data: they
 /// are written before the checkpoint that refers to them, and can always be rewritten.
+///
+/// On all cores: a day's first checkpoint writes 1,560 files, and creating files is kernel
+/// work (the inode search) that two threads share. Day, on this project's 2-core machine: 0.22-
+/// 0.27 s on one core, 0.13-0.17 s on two; right after a store of that size was deleted (as
+/// `truce process` does with its last run's) 0.9-1.4 s against 0.5-1.3 s.
 pub(crate) fn write_tiles(log: &Log, old_size: u64, size: u64) -> Result<(), LogError> {
-    for t in tiles_between(old_size, size) {
-        put(log.dir(), &hash_tile_path(&t), &tile_bytes(log, &t)?)?;
+    tiles_between(old_size, size).par_iter().try_for_each(|t| {
+        put(log.dir(), &hash_tile_path(t), &tile_bytes(log, t)?)?;
         if t.level() == 0 {
-            put(log.dir(), &entries_tile_path(&t), &bundle_bytes(log, &t)?)?;
+            put(log.dir(), &entries_tile_path(t), &bundle_bytes(log, t)?)?;
         }
-    }
-    Ok(())
+        Ok(())
+    })
 }
 
 #[cfg(test)]

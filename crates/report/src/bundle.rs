@@ -137,10 +137,11 @@ pub fn make_to(parts: &Parts<'_>, out: &mut impl std::io::Write) -> Result<u64> 
     let checkpoint = log
         .latest_checkpoint()
         .ctx("the store has no checkpoint; run `truce log checkpoint`")?;
-    let mut entries = Vec::with_capacity(size as usize);
-    for i in 0..size {
-        entries.push(String::from_utf8(log.entry(i)?).ctx("an envelope is not UTF-8")?);
-    }
+    let entries = log
+        .entries(0, size)?
+        .into_iter()
+        .map(|e| String::from_utf8(e).ctx("an envelope is not UTF-8"))
+        .collect::<Result<Vec<_>>>()?;
     // The proofs of the cited envelopes share most of their nodes (a day's 112,000 proofs
     // hold 2 million hashes, of few distinct nodes): each node once, under its leaf range.
     let mut indexes = Vec::new();
