@@ -531,6 +531,46 @@ fn process_locates_events_deterministically_and_keeps_the_quarantine() {
             assert_eq!(ev["leaf_hash"].as_str().unwrap().len(), 64);
         }
     }
+    // A signature that does not verify: the analysis process started beside ingest (on every
+    // line that parses) is thrown away, and the log's own entries analysed, as if the line had
+    // never been sent.
+    let jwsl = std::fs::read_to_string(sim.join("observations.jwsl")).unwrap();
+    let lines: Vec<&str> = jwsl.lines().collect();
+    let k = (lines.len() / 2..lines.len())
+        .find(|&k| lines[k].len() > 200 && lines[k - 1].len() > 200)
+        .unwrap();
+    let mut forged = lines[k].to_owned().into_bytes();
+    let at = forged.len() - 20;
+    forged[at] = if forged[at] == b'A' { b'B' } else { b'A' };
+    let with = |line: Option<&[u8]>| {
+        let mut out = Vec::new();
+        for (i, l) in lines.iter().enumerate() {
+            match (i == k, line) {
+                (true, None) => continue,
+                (true, Some(l)) => out.extend_from_slice(l),
+                _ => out.extend_from_slice(l.as_bytes()),
+            }
+            out.push(b'\n');
+        }
+        out
+    };
+    let (bad, without) = (dir.path().join("bad.jwsl"), dir.path().join("without.jwsl"));
+    std::fs::write(&bad, with(Some(&forged))).unwrap();
+    std::fs::write(&without, with(None)).unwrap();
+    let (d, e) = (dir.path().join("d"), dir.path().join("e"));
+    process(&d, &[&bad]);
+    process(&e, &[&without]);
+    for name in ["events.geojson", "violations.geojson"] {
+        assert_eq!(
+            std::fs::read(d.join(name)).unwrap(),
+            std::fs::read(e.join(name)).unwrap(),
+            "{name}: a forged line is as if it had not been sent"
+        );
+    }
+    let q = std::fs::read_to_string(d.join("quarantine.jsonl")).unwrap();
+    assert_eq!(q.lines().count(), 1);
+    assert!(q.contains("bad_signature"), "{q}");
+
     // Running again over the same output folder replaces the store, not appends to it.
     process(&a, &[&sim.join("observations.jwsl")]);
     let summary: serde_json::Value =

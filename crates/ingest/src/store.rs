@@ -414,7 +414,7 @@ impl Store {
         Ok(summary)
     }
 
-    /// The in-order rules: kid/sensor match, active period, replay, sequence.
+    /// The in-order rules (`rules`), then the append.
     fn decide(
         &mut self,
         keyring: &Keyring,
@@ -422,58 +422,99 @@ impl Store {
         result: Checked,
     ) -> Result<(), Refusal> {
         let c = result?;
-        let (_, sensor, _) = keyring
-            .get(&c.kid)
-            .ok_or_else(|| Refusal::new(Reason::UnknownSensor, "sensor vanished".into()))?;
-        let obs = c.obs;
-        let refuse = |reason, message: String| Refusal {
-            reason,
-            message,
-            sensor: Some(c.kid.clone()),
-            seq: Some(obs.seq),
-        };
-        if obs.sensor != c.kid {
-            return Err(refuse(
-                Reason::KidMismatch,
-                format!(
-                    "payload sensor {:?} differs from header kid {:?}",
-                    obs.sensor, c.kid
-                ),
-            ));
-        }
-        if !sensor.active_at(obs.time) {
-            return Err(refuse(
-                Reason::InactiveSensor,
-                format!("sensor {} is not active at {}", c.kid, obs.time),
-            ));
-        }
-        if let Some(known) = self.seqs.get(&c.kid) {
-            // FORMATS: "a repeat is a replay", whether the envelope is identical or not.
-            if known.accepted.contains(&obs.seq) {
-                return Err(refuse(
-                    Reason::Replay,
-                    format!(
-                        "seq {} of sensor {} is already in the evidence log",
-                        obs.seq, c.kid
-                    ),
-                ));
-            }
-            if obs.seq < known.last {
-                return Err(refuse(
-                    Reason::SeqDecreasing,
-                    format!(
-                        "seq {} is lower than the last accepted seq {}",
-                        obs.seq, known.last
-                    ),
-                ));
-            }
-        }
+        rules(keyring, &self.seqs, &c.kid, &c.obs)?;
         self.evidence
             .append_hashed(line.bytes, c.leaf)
             .map_err(|e| Refusal::new(Reason::LineTooLong, e.to_string()))?;
-        self.seqs.entry(c.kid).or_default().add(obs.seq);
+        self.seqs.entry(c.kid).or_default().add(c.obs.seq);
         Ok(())
     }
+}
+
+/// The in-order rules of an observation whose envelope checked: kid/sensor match, active
+/// period, replay, sequence, against the sequence numbers accepted so far.
+fn rules(
+    keyring: &Keyring,
+    seqs: &HashMap<String, SensorSeqs>,
+    kid: &str,
+    obs: &Observation,
+) -> Result<(), Refusal> {
+    let (_, sensor, _) = keyring
+        .get(kid)
+        .ok_or_else(|| Refusal::new(Reason::UnknownSensor, "sensor vanished".into()))?;
+    let refuse = |reason, message: String| Refusal {
+        reason,
+        message,
+        sensor: Some(kid.to_owned()),
+        seq: Some(obs.seq),
+    };
+    if obs.sensor != kid {
+        return Err(refuse(
+            Reason::KidMismatch,
+            format!(
+                "payload sensor {:?} differs from header kid {:?}",
+                obs.sensor, kid
+            ),
+        ));
+    }
+    if !sensor.active_at(obs.time) {
+        return Err(refuse(
+            Reason::InactiveSensor,
+            format!("sensor {kid} is not active at {}", obs.time),
+        ));
+    }
+    if let Some(known) = seqs.get(kid) {
+        // FORMATS: "a repeat is a replay", whether the envelope is identical or not.
+        if known.accepted.contains(&obs.seq) {
+            return Err(refuse(
+                Reason::Replay,
+                format!(
+                    "seq {} of sensor {kid} is already in the evidence log",
+                    obs.seq
+                ),
+            ));
+        }
+        if obs.seq < known.last {
+            return Err(refuse(
+                Reason::SeqDecreasing,
+                format!(
+                    "seq {} is lower than the last accepted seq {}",
+                    obs.seq, known.last
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The envelopes a new store would log from `inputs` (files, in order) if every signature
+/// verified: the same parsing and in-order rules as [`Store::ingest`], without the signatures
+/// (most of ingest's work) and without writing anything. `truce process` and `truce verify`
+/// start the analysis on these while ingest checks the signatures, and keep it only if the log
+/// came out the same (a bad signature is the only way it can differ).
+pub fn expected_envelopes<'a>(keyring: &Keyring, inputs: &[&'a [u8]]) -> Vec<&'a [u8]> {
+    let mut seqs: HashMap<String, SensorSeqs> = HashMap::new();
+    let mut out = Vec::new();
+    for input in inputs {
+        let lines = split_lines(input);
+        let parsed: Vec<Option<(String, Observation)>> = lines
+            .par_iter()
+            .map(|line| {
+                let p = parse_line(keyring, line).ok()?;
+                Some((p.jws.kid, p.obs.ok()?))
+            })
+            .collect();
+        for (line, p) in lines.iter().zip(parsed) {
+            if let Some((kid, obs)) = p
+                && rules(keyring, &seqs, &kid, &obs).is_ok()
+                && line.bytes.len() <= truce_log::MAX_ENTRY_LEN
+            {
+                out.push(line.bytes);
+                seqs.entry(kid).or_default().add(obs.seq);
+            }
+        }
+    }
+    out
 }
 
 fn write_private(path: &Path, text: &str) -> Result<(), StoreError> {

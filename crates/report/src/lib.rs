@@ -70,7 +70,7 @@ pub struct Analysis {
 pub fn analyse(
     agreement: Agreement,
     registry: &SensorRegistry,
-    entries: &[Vec<u8>],
+    entries: &[impl AsRef<[u8]> + Sync],
 ) -> Result<Analysis, ReportError> {
     analyse_with_progress(agreement, registry, entries, &|_, _| {})
 }
@@ -80,7 +80,7 @@ pub fn analyse(
 pub fn analyse_with_progress(
     agreement: Agreement,
     registry: &SensorRegistry,
-    entries: &[Vec<u8>],
+    entries: &[impl AsRef<[u8]> + Sync],
     progress: &(dyn Fn(usize, usize) + Sync),
 ) -> Result<Analysis, ReportError> {
     // Each entry parses on its own: on all cores, in log order (the error told is the lowest
@@ -89,6 +89,7 @@ pub fn analyse_with_progress(
         .par_iter()
         .enumerate()
         .map(|(i, entry)| {
+            let entry = entry.as_ref();
             let jws = truce_ingest::jws::parse(entry)
                 .map_err(|(_, m)| ReportError::Input(format!("evidence entry {i}: {m}")))?;
             let observation = truce_model::Observation::from_json(&jws.payload)

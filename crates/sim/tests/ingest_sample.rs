@@ -212,3 +212,51 @@ fn a_registry_with_a_weak_key_is_refused() {
     let err = Keyring::new(&s.registry).unwrap_err();
     assert!(err.to_string().contains("AC-1"), "{err}");
 }
+
+/// What `truce process` starts its analysis on before the signatures are checked: with every
+/// signature good, exactly the log ingest makes, whatever else is refused (the sample has a
+/// line of every other reason); with a bad one, not (process then analyses the log itself).
+#[test]
+fn expected_envelopes_are_the_log_when_every_signature_verifies() {
+    let s = sample();
+    let keyring = Keyring::new(&s.registry).unwrap();
+    let bad_signature: BTreeSet<u64> = s
+        .expected
+        .iter()
+        .filter(|e| e.outcome == "bad_signature")
+        .map(|e| e.line)
+        .collect();
+    assert!(!bad_signature.is_empty(), "the sample has a bad signature");
+    let mut good = Vec::new();
+    for (i, line) in s.jwsl.split_inclusive(|b| *b == b'\n').enumerate() {
+        if !bad_signature.contains(&(i as u64 + 1)) {
+            good.extend_from_slice(line);
+        }
+    }
+    for (input, same) in [(&good, true), (&s.jwsl, false)] {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open_or_create(dir.path(), None).unwrap();
+        let summary = store
+            .ingest(
+                &keyring,
+                "in",
+                input,
+                &IngestOptions::default(),
+                &mut |_| {},
+            )
+            .unwrap();
+        assert!(
+            summary.rejected() >= 20,
+            "the other refusals are still there: {summary:?}"
+        );
+        let expected = truce_ingest::expected_envelopes(&keyring, &[input]);
+        assert_eq!(store.evidence().holds_exactly(&expected), same);
+        if same {
+            let entries = store
+                .evidence()
+                .entries(0, store.evidence().size())
+                .unwrap();
+            assert_eq!(entries, expected);
+        }
+    }
+}
