@@ -1145,13 +1145,24 @@ fn process(
         let early = scope.spawn(|| {
             let inputs: Vec<&[u8]> = inputs.iter().map(Vec::as_slice).collect();
             let expected = truce_ingest::expected_envelopes(&keyring, &inputs);
-            let early = truce_report::analyse_with_progress(
+            let envelopes: Vec<&[u8]> = expected.iter().map(|e| e.envelope).collect();
+            // Parsed once, by ingest's own parser, as the analysis would parse the log.
+            let observations = expected
+                .into_iter()
+                .enumerate()
+                .map(|(i, e)| truce_engine::Evidence {
+                    leaf_index: i as u64,
+                    leaf_hash: truce_log::hex(&e.leaf),
+                    observation: e.observation,
+                })
+                .collect();
+            let early = truce_report::analyse_evidence(
                 agreement.clone(),
                 &registry,
-                &expected,
+                observations,
                 &progress,
             );
-            (expected, early)
+            (envelopes, early)
         });
         let ingested = ingest_pool.install(|| -> Result<f64> {
             for (file, bytes) in files.iter().zip(&inputs) {

@@ -41,8 +41,8 @@ use truce_model::{Sensor, SensorRegistry};
 pub use quarantine::QuarantineRecord;
 pub use reason::Reason;
 pub use store::{
-    IngestOptions, IngestSummary, Progress, Store, StoreConfig, StoreError, StoreVerifyReport,
-    expected_envelopes,
+    Expected, IngestOptions, IngestSummary, Progress, Store, StoreConfig, StoreError,
+    StoreVerifyReport, expected_envelopes,
 };
 
 /// Longest line accepted, in bytes (without the newline). FORMATS says "at most 64 KiB"; the

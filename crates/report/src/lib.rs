@@ -103,6 +103,18 @@ pub fn analyse_with_progress(
         .collect::<Vec<Result<_, ReportError>>>()
         .into_iter()
         .collect::<Result<Vec<_>, ReportError>>()?;
+    analyse_evidence(agreement, registry, observations, progress)
+}
+
+/// [`analyse_with_progress`] on entries already parsed, as it parses them: `leaf_index` their
+/// place in the log, `leaf_hash` the hex of their RFC 6962 leaf hash, `observation` their
+/// payload (`truce process` has them from ingest).
+pub fn analyse_evidence(
+    agreement: Agreement,
+    registry: &SensorRegistry,
+    observations: Vec<truce_engine::Evidence>,
+    progress: &(dyn Fn(usize, usize) + Sync),
+) -> Result<Analysis, ReportError> {
     let output = truce_engine::run_with_progress(
         &truce_engine::Input {
             agreement: Some(agreement),

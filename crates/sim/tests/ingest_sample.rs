@@ -253,13 +253,21 @@ fn expected_envelopes_are_the_log_when_every_signature_verifies() {
             "the other refusals are still there: {summary:?}"
         );
         let expected = truce_ingest::expected_envelopes(&keyring, &[input]);
-        assert_eq!(store.evidence().holds_exactly(&expected), same);
+        let envelopes: Vec<&[u8]> = expected.iter().map(|e| e.envelope).collect();
+        assert_eq!(store.evidence().holds_exactly(&envelopes), same);
         if same {
             let entries = store
                 .evidence()
                 .entries(0, store.evidence().size())
                 .unwrap();
-            assert_eq!(entries, expected);
+            assert_eq!(entries, envelopes);
+            // With what ingest parsed: the leaf hash and payload the analysis would parse.
+            for (e, x) in entries.iter().zip(&expected) {
+                assert_eq!(truce_log::record_hash(e), x.leaf);
+                let jws = truce_ingest::jws::parse(e).unwrap();
+                let observation = truce_model::Observation::from_json(&jws.payload).unwrap();
+                assert_eq!(observation, x.observation);
+            }
         }
     }
 }
