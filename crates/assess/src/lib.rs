@@ -104,6 +104,28 @@ impl Zones {
             .map(|(k, _)| k.as_str())
     }
 
+    /// The party whose control area holds every point within `radius_m` of `p` (`Some(None)`:
+    /// no party's), or `None` when a control area's edge may pass that close. Conservative: the
+    /// disk is bounded by a box in degrees drawn with the smallest radius of curvature of the
+    /// ellipsoid, one percent wider.
+    pub fn party_throughout(&self, p: LatLon, radius_m: f64) -> Option<Option<&str>> {
+        // The meridian radius of curvature at the equator, the smallest on WGS84.
+        const MIN_RADIUS_M: f64 = 6_335_439.0;
+        let dlat = (radius_m * 1.01 / MIN_RADIUS_M).to_degrees() + 1e-9;
+        let cos = (p.lat_deg.abs() + dlat).min(89.0).to_radians().cos();
+        let dlon = dlat / cos;
+        let (lon0, lon1) = (p.lon_deg - dlon, p.lon_deg + dlon);
+        let (lat0, lat1) = (p.lat_deg - dlat, p.lat_deg + dlat);
+        if self
+            .areas
+            .values()
+            .any(|a| a.may_cross_box(lon0, lat0, lon1, lat1))
+        {
+            return None;
+        }
+        Some(self.party_at(p))
+    }
+
     /// The parties, in agreement order.
     pub fn parties(&self) -> &[String] {
         &self.agreement.meta.parties
@@ -334,6 +356,17 @@ fn unit_samples() -> &'static [(f64, f64)] {
     })
 }
 
+/// The largest radius of the `unit_samples`.
+fn max_unit_radius() -> f64 {
+    static R: std::sync::OnceLock<f64> = std::sync::OnceLock::new();
+    *R.get_or_init(|| {
+        unit_samples()
+            .iter()
+            .map(|(a, b)| a.hypot(*b))
+            .fold(0.0, f64::max)
+    })
+}
+
 /// One segment of a ring, for the sweep in [`plainly_valid`].
 #[derive(Debug, Clone)]
 struct Seg {
@@ -411,10 +444,36 @@ fn plainly_valid(mp: &geo::MultiPolygon<f64>) -> bool {
 /// The probability that a location with covariance `cov` (east-north m²: [ee, en, nn]) around
 /// `pos` lies in each party's control area (the rest is in no party's area).
 pub fn p_party(zones: &Zones, pos: LatLon, cov: [f64; 3]) -> BTreeMap<String, f64> {
-    // Cholesky of the 2x2 covariance.
+    let l = cholesky2(cov);
+    // Where no control area's edge comes within reach of any sample (|L z| is at most the
+    // Frobenius norm of L times the largest |z|), every sample falls where `pos` does: the
+    // counts are known without placing them (most findings, kilometres from the line). Exact:
+    // a test holds it to the sampling.
+    let reach_m = (l[0] * l[0] + l[1] * l[1] + l[2] * l[2]).sqrt() * max_unit_radius() + 1.0;
+    match zones.party_throughout(pos, reach_m) {
+        Some(party) => {
+            let mut counts: BTreeMap<String, f64> =
+                zones.parties().iter().map(|p| (p.clone(), 0.0)).collect();
+            if let Some(c) = party.and_then(|p| counts.get_mut(p)) {
+                // Every sample of n: n / n, exactly one.
+                *c = 1.0;
+            }
+            counts
+        }
+        None => p_party_sampled(zones, pos, l),
+    }
+}
+
+/// The Cholesky factor [l11, l21, l22] of a 2x2 covariance [ee, en, nn].
+fn cholesky2(cov: [f64; 3]) -> [f64; 3] {
     let l11 = cov[0].max(0.0).sqrt();
     let l21 = if l11 > 0.0 { cov[1] / l11 } else { 0.0 };
     let l22 = (cov[2] - l21 * l21).max(0.0).sqrt();
+    [l11, l21, l22]
+}
+
+/// [`p_party`] by placing every sample.
+fn p_party_sampled(zones: &Zones, pos: LatLon, [l11, l21, l22]: [f64; 3]) -> BTreeMap<String, f64> {
     let frame = Enu::new(pos, 0.0);
     let samples = unit_samples();
     let mut counts: BTreeMap<String, f64> =
@@ -583,6 +642,55 @@ mod tests {
         assert_eq!(attribute(&p).0.as_deref(), Some("A"));
         // Deterministic.
         assert_eq!(p, p_party(&z, north, [100.0 * 100.0, 0.0, 100.0 * 100.0]));
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(512))]
+        /// The shortcut far from every edge gives the sampling's counts, bit for bit: near
+        /// the line, near an outer edge or a corner, and outside every area.
+        #[test]
+        fn p_party_is_the_sampling_wherever_it_is_shortened(
+            which in 0usize..4,
+            dist_m in 0.0f64..6000.0,
+            azimuth in 0.0f64..360.0,
+            s_e in 1.0f64..800.0,
+            s_n in 1.0f64..800.0,
+            rho in -0.95f64..0.95,
+        ) {
+            let z = zones();
+            let anchor = [
+                LatLon::new(48.0, 37.5),
+                LatLon::new(48.5, 37.7),
+                LatLon::new(47.5, 38.0),
+                LatLon::new(48.25, 36.99),
+            ][which];
+            let pos = truce_geo::direct(anchor, azimuth, dist_m);
+            let cov = [s_e * s_e, rho * s_e * s_n, s_n * s_n];
+            let sampled = p_party_sampled(&z, pos, cholesky2(cov));
+            let p = p_party(&z, pos, cov);
+            proptest::prop_assert_eq!(
+                p.iter().map(|(k, v)| (k.clone(), v.to_bits())).collect::<Vec<_>>(),
+                sampled.iter().map(|(k, v)| (k.clone(), v.to_bits())).collect::<Vec<_>>()
+            );
+        }
+    }
+
+    #[test]
+    fn p_party_is_shortened_only_clear_of_every_edge() {
+        let z = zones();
+        let centre = LatLon::new(48.25, 37.5);
+        assert_eq!(z.party_throughout(centre, 1000.0), Some(Some("A")));
+        assert_eq!(
+            z.party_throughout(LatLon::new(47.75, 37.5), 1000.0),
+            Some(Some("B"))
+        );
+        assert_eq!(
+            z.party_throughout(LatLon::new(49.0, 37.5), 1000.0),
+            Some(None)
+        );
+        // The line is 27.8 km south of the centre.
+        assert_eq!(z.party_throughout(centre, 28_500.0), None);
+        assert_eq!(z.party_throughout(LatLon::new(48.001, 37.5), 200.0), None);
     }
 
     #[test]

@@ -118,6 +118,26 @@ impl Area {
         inside
     }
 
+    /// Whether an edge may pass through the box `[lon0, lon1] x [lat0, lat1]` (degrees): false
+    /// only when no edge's bounding box meets it, so that every point of the box is inside, or
+    /// every point outside, as its centre is (the crossing number cannot change within it).
+    pub fn may_cross_box(&self, lon0: f64, lat0: f64, lon1: f64, lat1: f64) -> bool {
+        if lon1 < self.bbox[0] || lon0 > self.bbox[2] || lat1 < self.bbox[1] || lat0 > self.bbox[3]
+        {
+            return false;
+        }
+        let band = |y: f64| {
+            (((y - self.y0) / self.band_h).floor().max(0.0) as usize).min(self.bands.len() - 1)
+        };
+        self.bands[band(lat0)..=band(lat1)]
+            .iter()
+            .flatten()
+            .any(|&i| {
+                let [x0, y0, x1, y1] = self.edges[i as usize];
+                x0.max(x1) >= lon0 && x0.min(x1) <= lon1 && y0.max(y1) >= lat0 && y0.min(y1) <= lat1
+            })
+    }
+
     /// The underlying geo polygons (lon, lat).
     pub fn polygons(&self) -> &MultiPolygon<f64> {
         &self.polys
