@@ -576,13 +576,12 @@ fn progress_bar(len: u64, name: &str) -> ProgressBar {
 
 /// Ingest one input with a progress bar and default options.
 fn ingest_with_bar(
-    bars: &MultiProgress,
     store: &mut Store,
     keyring: &Keyring,
     name: &str,
     bytes: &[u8],
 ) -> Result<IngestSummary> {
-    let bar = bars.add(progress_bar(bytes.len() as u64, name));
+    let bar = progress_bar(bytes.len() as u64, name);
     let s = store.ingest(keyring, name, bytes, &IngestOptions::default(), &mut |p| {
         bar.set_position(p.bytes_done)
     })?;
@@ -1130,7 +1129,8 @@ fn process(
         .collect::<Result<Vec<_>>>()?;
     // The analysis starts at once, on the envelopes the log will hold if every signature
     // verifies, beside ingest (whose work is checking the signatures) and on its own threads,
-    // so that each takes the cores the other leaves idle. It is kept only if the log came out
+    // so that each takes the cores the other leaves idle. It is stopped as soon as ingest's
+    // log falls behind what was expected (a bad signature), and kept only if the log came out
     // the same, envelope for envelope; otherwise the log's own entries are analysed after it.
     let bars = MultiProgress::new();
     let bar = bars.add(count_bar("associating and locating acoustic picks"));
@@ -1141,10 +1141,18 @@ fn process(
     let ingest_pool = rayon::ThreadPoolBuilder::new()
         .thread_name(|i| format!("ingest-{i}"))
         .build()?;
-    let (ingested, (expected, early)) = std::thread::scope(|scope| {
+    // Per input, where its expected envelopes' lines end (once they are known).
+    let ends: std::sync::OnceLock<Vec<Vec<usize>>> = std::sync::OnceLock::new();
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    let (ingested, (envelopes, early)) = std::thread::scope(|scope| {
         let early = scope.spawn(|| {
-            let inputs: Vec<&[u8]> = inputs.iter().map(Vec::as_slice).collect();
-            let expected = truce_ingest::expected_envelopes(&keyring, &inputs);
+            let slices: Vec<&[u8]> = inputs.iter().map(Vec::as_slice).collect();
+            let expected = truce_ingest::expected_envelopes(&keyring, &slices);
+            let mut by_input: Vec<Vec<usize>> = vec![Vec::new(); inputs.len()];
+            for e in &expected {
+                by_input[e.input].push(e.end);
+            }
+            let _ = ends.set(by_input);
             let envelopes: Vec<&[u8]> = expected.iter().map(|e| e.envelope).collect();
             // Parsed once, by ingest's own parser, as the analysis would parse the log.
             let observations = expected
@@ -1156,23 +1164,45 @@ fn process(
                     observation: e.observation,
                 })
                 .collect();
-            let early = truce_report::analyse_evidence(
+            let early = truce_report::analyse_evidence_until(
                 agreement.clone(),
                 &registry,
                 observations,
                 &progress,
+                &stop,
             );
             (envelopes, early)
         });
         let ingested = ingest_pool.install(|| -> Result<f64> {
-            for (file, bytes) in files.iter().zip(&inputs) {
+            for (k, (file, bytes)) in files.iter().zip(&inputs).enumerate() {
                 let name = file.display().to_string();
-                let s = ingest_with_bar(&bars, &mut store, &keyring, &name, bytes)?;
+                let file_bar = bars.add(progress_bar(bytes.len() as u64, &name));
+                let s = store.ingest(
+                    &keyring,
+                    &name,
+                    bytes,
+                    &IngestOptions::default(),
+                    &mut |p| {
+                        file_bar.set_position(p.bytes_done);
+                        // The log so far must be the expected envelopes so far.
+                        if let Some(ends) = ends.get() {
+                            let logged = ends[..k].iter().map(Vec::len).sum::<usize>()
+                                + ends[k].partition_point(|&e| e as u64 <= p.bytes_done);
+                            if p.log_size != logged as u64 {
+                                stop.store(true, std::sync::atomic::Ordering::Relaxed);
+                            }
+                        }
+                    },
+                )?;
+                file_bar.finish_and_clear();
                 merge(&mut total, &s);
             }
             store.checkpoint()?;
             Ok(t.elapsed().as_secs_f64())
         });
+        if ingested.is_err() {
+            stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        }
         let early = early
             .join()
             .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
@@ -1180,11 +1210,12 @@ fn process(
     });
     let ingested = ingested?;
     let log = store.evidence();
-    let analysis = if log.holds_exactly(&expected) {
-        early?
-    } else {
-        let entries = log.entries(0, log.size())?;
-        truce_report::analyse_with_progress(agreement, &registry, &entries, &progress)?
+    let analysis = match early {
+        Ok(Some(analysis)) if log.holds_exactly(&envelopes) => analysis,
+        _ => {
+            let entries = log.entries(0, log.size())?;
+            truce_report::analyse_with_progress(agreement, &registry, &entries, &progress)?
+        }
     };
     bar.finish_and_clear();
     let analysed = t.elapsed().as_secs_f64();
@@ -1322,7 +1353,6 @@ fn ingest_firms(
             jwsl.push(b'\n');
         }
         let s = ingest_with_bar(
-            &MultiProgress::new(),
             &mut store,
             &keyring,
             &format!("{name} (signed by {id})"),

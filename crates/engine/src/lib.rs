@@ -254,6 +254,24 @@ pub fn run_with_progress(
     config: &Config,
     progress: &(dyn Fn(usize, usize) + Sync),
 ) -> Output {
+    // Never stopped: always an output.
+    run_until(
+        input,
+        config,
+        progress,
+        &std::sync::atomic::AtomicBool::new(false),
+    )
+    .unwrap_or_default()
+}
+
+/// [`run_with_progress`], given up (`None`) soon after `stop` is set (it is looked at during
+/// the association, the long stage): for a caller that started it on a guess.
+pub fn run_until(
+    input: &Input,
+    config: &Config,
+    progress: &(dyn Fn(usize, usize) + Sync),
+    stop: &std::sync::atomic::AtomicBool,
+) -> Option<Output> {
     let mut diag = Diagnostics::new();
     let epoch = input
         .observations
@@ -449,7 +467,7 @@ pub fn run_with_progress(
         .collect();
     let assoc =
         Associator::new(stations, medium, MetTable::new(met), config.acoustic).with_hints(hints);
-    let result = assoc.run_with_progress(picks, progress);
+    let result = assoc.run_until(picks, progress, stop)?;
     for (_, why) in &result.refused {
         *diag.entry(format!("pick refused: {why}")).or_default() += 1;
     }
@@ -688,13 +706,13 @@ pub fn run_with_progress(
         },
         None => Vec::new(),
     };
-    Output {
+    Some(Output {
         events,
         findings,
         unassociated_picks: result.unassociated.len() as u64,
         diagnostics: diag,
         epoch,
-    }
+    })
 }
 
 /// How far a radar fix is from an acoustic event (`own`: its place with its association

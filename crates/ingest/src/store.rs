@@ -509,6 +509,11 @@ fn rules(
 pub struct Expected<'a> {
     /// The envelope's bytes, as the log would hold them.
     pub envelope: &'a [u8],
+    /// Which input it is in, and the offset just after its line there: ingest's
+    /// [`Progress::bytes_done`] after the group that logs it is at least this.
+    pub input: usize,
+    /// See `input`.
+    pub end: usize,
     /// Its RFC 6962 leaf hash.
     pub leaf: Hash,
     /// Its payload.
@@ -523,7 +528,7 @@ pub struct Expected<'a> {
 pub fn expected_envelopes<'a>(keyring: &Keyring, inputs: &[&'a [u8]]) -> Vec<Expected<'a>> {
     let mut seqs: HashMap<String, SensorSeqs> = HashMap::new();
     let mut out = Vec::new();
-    for input in inputs {
+    for (k, input) in inputs.iter().enumerate() {
         let lines = split_lines(input);
         let parsed: Vec<Option<(String, Hash, Observation)>> = lines
             .par_iter()
@@ -540,6 +545,8 @@ pub fn expected_envelopes<'a>(keyring: &Keyring, inputs: &[&'a [u8]]) -> Vec<Exp
                 seqs.entry(kid).or_default().add(observation.seq);
                 out.push(Expected {
                     envelope: line.bytes,
+                    input: k,
+                    end: line.end,
                     leaf,
                     observation,
                 });

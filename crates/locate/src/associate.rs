@@ -13,7 +13,7 @@
 //! volley) separate because each event takes only the picks that fit it.
 
 use std::collections::{BTreeSet, VecDeque};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use rayon::prelude::*;
 
@@ -332,9 +332,22 @@ impl Associator {
     /// progress has no effect on the result.
     pub fn run_with_progress(
         &self,
-        mut picks: Vec<Pick>,
+        picks: Vec<Pick>,
         progress: &(dyn Fn(usize, usize) + Sync),
     ) -> Association {
+        // Never stopped: always an association.
+        self.run_until(picks, progress, &AtomicBool::new(false))
+            .unwrap_or_default()
+    }
+
+    /// [`run_with_progress`](Self::run_with_progress), given up (`None`) soon after `stop` is
+    /// set: for a caller that ran it on a guess and learns the guess was wrong.
+    pub fn run_until(
+        &self,
+        mut picks: Vec<Pick>,
+        progress: &(dyn Fn(usize, usize) + Sync),
+        stop: &AtomicBool,
+    ) -> Option<Association> {
         picks.sort_by(|a, b| {
             a.time_s
                 .total_cmp(&b.time_s)
@@ -345,9 +358,9 @@ impl Associator {
         rayon::scope(|_| {
             let total = picks.len();
             let mut s = self.stream();
-            s.run_batch(picks, progress);
+            s.run_batch(picks, progress, stop)?;
             progress(total, total);
-            s.out
+            Some(s.out)
         })
     }
 
@@ -948,7 +961,13 @@ impl Stream<'_> {
     /// searches after it saw a stream that has since changed and are run again. Each search
     /// sees exactly the picks it would see streaming (`view`), so the result is `push`'s, byte
     /// for byte, whatever the number of cores.
-    fn run_batch(&mut self, picks: Vec<Pick>, progress: &(dyn Fn(usize, usize) + Sync)) {
+    /// `None` if `stop` was set before the end (checked before each round of searches).
+    fn run_batch(
+        &mut self,
+        picks: Vec<Pick>,
+        progress: &(dyn Fn(usize, usize) + Sync),
+        stop: &AtomicBool,
+    ) -> Option<()> {
         let ways = rayon::current_num_threads().max(1);
         let total = picks.len();
         let window = self.assoc.window_s();
@@ -978,6 +997,9 @@ impl Stream<'_> {
         let mut found_share = 0.0;
         let mut told = 0;
         loop {
+            if stop.load(Ordering::Relaxed) {
+                return None;
+            }
             while self.pending.len() < BATCH
                 && let Some(p) = accepted.next()
             {
@@ -1058,6 +1080,7 @@ impl Stream<'_> {
                 told = done;
             }
         }
+        Some(())
     }
 }
 

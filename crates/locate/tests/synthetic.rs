@@ -680,6 +680,26 @@ fn batch_on_any_number_of_cores_is_the_stream_exactly() {
     let told = told.into_inner().unwrap();
     assert_eq!(told.last(), Some(&(all.len(), all.len())));
     assert!(told.windows(2).all(|w| w[0].0 <= w[1].0));
+    // Run until told to stop: never told, the same association; told (here at the first
+    // progress), none, and it returns without finishing.
+    let never = std::sync::atomic::AtomicBool::new(false);
+    assert!(a.run_until(all.clone(), &|_, _| {}, &never) == Some(streamed));
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    let calls = std::sync::atomic::AtomicUsize::new(0);
+    let stopped = a.run_until(
+        all.clone(),
+        &|_, _| {
+            calls.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        },
+        &stop,
+    );
+    assert!(stopped.is_none());
+    assert_eq!(
+        calls.into_inner(),
+        1,
+        "stopped at the next round of searches"
+    );
 }
 
 /// Rounds a radar tracked, heard among chance picks (one every four seconds at every station)

@@ -56,7 +56,7 @@ impl<T> Ctx<T> for Option<T> {
 
 /// The engine's run on evidence-log entries (in log order), and its two outputs as the exact
 /// text of `events.geojson` and `violations.geojson`.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub struct Analysis {
     /// What the engine returned.
     pub output: truce_engine::Output,
@@ -108,14 +108,28 @@ pub fn analyse_with_progress(
 
 /// [`analyse_with_progress`] on entries already parsed, as it parses them: `leaf_index` their
 /// place in the log, `leaf_hash` the hex of their RFC 6962 leaf hash, `observation` their
-/// payload (`truce process` has them from ingest).
+/// payload.
 pub fn analyse_evidence(
     agreement: Agreement,
     registry: &SensorRegistry,
     observations: Vec<truce_engine::Evidence>,
     progress: &(dyn Fn(usize, usize) + Sync),
 ) -> Result<Analysis, ReportError> {
-    let output = truce_engine::run_with_progress(
+    let never = std::sync::atomic::AtomicBool::new(false);
+    analyse_evidence_until(agreement, registry, observations, progress, &never)
+        .map(Option::unwrap_or_default)
+}
+
+/// [`analyse_evidence`], given up (`Ok(None)`) soon after `stop` is set: `truce process` starts
+/// it on the envelopes it expects the log to hold, and stops it when ingest shows otherwise.
+pub fn analyse_evidence_until(
+    agreement: Agreement,
+    registry: &SensorRegistry,
+    observations: Vec<truce_engine::Evidence>,
+    progress: &(dyn Fn(usize, usize) + Sync),
+    stop: &std::sync::atomic::AtomicBool,
+) -> Result<Option<Analysis>, ReportError> {
+    let Some(output) = truce_engine::run_until(
         &truce_engine::Input {
             agreement: Some(agreement),
             registry: registry.clone(),
@@ -123,15 +137,18 @@ pub fn analyse_evidence(
         },
         &truce_engine::Config::default(),
         progress,
-    );
+        stop,
+    ) else {
+        return Ok(None);
+    };
     // The two texts (tens of megabytes each on a day) are written side by side.
     let (events_text, findings_text) = rayon::join(
         || truce_engine::events_geojson_text(&output.events, registry),
         || truce_engine::violations_geojson_text(&output.findings, registry),
     );
-    Ok(Analysis {
+    Ok(Some(Analysis {
         events_text: events_text? + "\n",
         findings_text: findings_text? + "\n",
         output,
-    })
+    }))
 }
