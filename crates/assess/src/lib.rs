@@ -109,9 +109,10 @@ impl Zones {
     /// disk is bounded by a box in degrees drawn with the smallest radius of curvature of the
     /// ellipsoid, one percent wider.
     pub fn party_throughout(&self, p: LatLon, radius_m: f64) -> Option<Option<&str>> {
-        // The meridian radius of curvature at the equator, the smallest on WGS84.
-        const MIN_RADIUS_M: f64 = 6_335_439.0;
-        let dlat = (radius_m * 1.01 / MIN_RADIUS_M).to_degrees() + 1e-9;
+        // The meridian radius of curvature at the equator, a (1 - e²), the smallest on WGS84.
+        let e2 = truce_geo::WGS84_F * (2.0 - truce_geo::WGS84_F);
+        let min_radius_m = truce_geo::WGS84_A_M * (1.0 - e2);
+        let dlat = (radius_m * 1.01 / min_radius_m).to_degrees() + 1e-9;
         let cos = (p.lat_deg.abs() + dlat).min(89.0).to_radians().cos();
         let dlon = dlat / cos;
         let (lon0, lon1) = (p.lon_deg - dlon, p.lon_deg + dlon);

@@ -22,7 +22,7 @@ use std::sync::OnceLock;
 use geographiclib_rs::{DirectGeodesic, Geodesic, InverseGeodesic};
 
 pub use area::Area;
-pub use enu::{Enu, from_ecef, to_ecef};
+pub use enu::{A_M as WGS84_A_M, Enu, F as WGS84_F, from_ecef, to_ecef};
 pub use lines::LineIndex;
 
 /// A point on the WGS84 ellipsoid, degrees.

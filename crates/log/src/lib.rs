@@ -319,20 +319,13 @@ impl Log {
 
     /// Read entry `index`.
     pub fn entry(&self, index: u64) -> Result<Vec<u8>, LogError> {
-        let off = *self
-            .offsets
-            .get(index as usize)
+        self.entries(index, index.saturating_add(1))?
+            .pop()
             .ok_or(LogError::OutOfRange {
                 what: "entry index",
                 value: index,
                 size: self.size(),
-            })?;
-        let mut header = [0u8; HEADER_LEN];
-        self.read_at(&mut header, off)?;
-        let len = u32::from_le_bytes([header[0], header[1], header[2], header[3]]) as usize;
-        let mut data = vec![0u8; len];
-        self.read_at(&mut data, off + HEADER_LEN as u64)?;
-        Ok(data)
+            })
     }
 
     /// Read entries `start..end` (clamped to the log's size) with one read of their records,
@@ -395,10 +388,10 @@ impl Log {
     pub fn holds_exactly(&self, entries: &[impl AsRef<[u8]> + Sync]) -> bool {
         use rayon::prelude::*;
         self.size() == entries.len() as u64
-            && entries.par_iter().enumerate().all(|(i, e)| {
-                self.hashes.0[tlog_tiles::stored_hash_index(0, i as u64) as usize]
-                    == record_hash(e.as_ref())
-            })
+            && entries
+                .par_iter()
+                .enumerate()
+                .all(|(i, e)| self.leaf_hash(i as u64).ok() == Some(record_hash(e.as_ref())))
     }
 
     /// The RFC 6962 leaf hash of entry `index`.

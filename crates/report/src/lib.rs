@@ -103,25 +103,15 @@ pub fn analyse_with_progress(
         .collect::<Vec<Result<_, ReportError>>>()
         .into_iter()
         .collect::<Result<Vec<_>, ReportError>>()?;
-    analyse_evidence(agreement, registry, observations, progress)
-}
-
-/// [`analyse_with_progress`] on entries already parsed, as it parses them: `leaf_index` their
-/// place in the log, `leaf_hash` the hex of their RFC 6962 leaf hash, `observation` their
-/// payload.
-pub fn analyse_evidence(
-    agreement: Agreement,
-    registry: &SensorRegistry,
-    observations: Vec<truce_engine::Evidence>,
-    progress: &(dyn Fn(usize, usize) + Sync),
-) -> Result<Analysis, ReportError> {
     let never = std::sync::atomic::AtomicBool::new(false);
     analyse_evidence_until(agreement, registry, observations, progress, &never)
         .map(Option::unwrap_or_default)
 }
 
-/// [`analyse_evidence`], given up (`Ok(None)`) soon after `stop` is set: `truce process` starts
-/// it on the envelopes it expects the log to hold, and stops it when ingest shows otherwise.
+/// [`analyse_with_progress`] on entries already parsed, as it parses them (`leaf_index` their
+/// place in the log, `leaf_hash` the hex of their RFC 6962 leaf hash, `observation` their
+/// payload), given up (`Ok(None)`) soon after `stop` is set: `truce process` starts it on the
+/// envelopes it expects the log to hold, and stops it when ingest shows otherwise.
 pub fn analyse_evidence_until(
     agreement: Agreement,
     registry: &SensorRegistry,
