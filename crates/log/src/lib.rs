@@ -558,6 +558,65 @@ pub fn root_of_entries<'a>(entries: impl IntoIterator<Item = &'a [u8]>) -> Resul
     tlog_tiles::tree_hash(n, &hashes).map_err(|e| LogError::Proof(e.to_string()))
 }
 
+/// An RFC 6962 tree held in memory with the hash of every complete subtree (`2^k` leaves from a
+/// multiple of `2^k`), for a verifier that holds every entry: any node of any proof is then a
+/// lookup (or, on the tree's right edge, a few hashes), so the nodes a bundle's proofs use can
+/// be checked once each instead of hashing every proof up to the root. By hand: `tlog_tiles`
+/// computes a tree's root from stored hashes but names no subtree of arbitrary range.
+#[derive(Debug, Clone)]
+pub struct MemTree {
+    /// `levels[k][j]`: the hash of leaves `[j 2^k, (j + 1) 2^k)`; `levels[0]` the leaves.
+    levels: Vec<Vec<Hash>>,
+}
+
+impl MemTree {
+    /// The tree over these leaf hashes ([`record_hash`] of each entry), in order; each level
+    /// hashed on all cores.
+    pub fn new(leaves: Vec<Hash>) -> MemTree {
+        use rayon::prelude::*;
+        let mut levels = vec![leaves];
+        while let Some(below) = levels.last().filter(|l| l.len() > 1) {
+            let up: Vec<Hash> = below
+                .par_chunks_exact(2)
+                .map(|p| tlog_tiles::node_hash(p[0], p[1]))
+                .collect();
+            levels.push(up);
+        }
+        MemTree { levels }
+    }
+
+    /// Number of leaves.
+    pub fn size(&self) -> u64 {
+        self.levels[0].len() as u64
+    }
+
+    /// The RFC 6962 hash (MTH) of the leaves `[start, end)`: `None` for an empty range or one
+    /// past the last leaf.
+    pub fn hash(&self, start: u64, end: u64) -> Option<Hash> {
+        if start >= end || end > self.size() {
+            return None;
+        }
+        let n = end - start;
+        if n.is_power_of_two() && start.is_multiple_of(n) {
+            let k = n.trailing_zeros() as usize;
+            return self.levels.get(k)?.get((start >> k) as usize).copied();
+        }
+        // MTH(D[start:end]) = H(0x01 || MTH(first k) || MTH(rest)), k the largest power of two
+        // below n (RFC 6962 section 2.1).
+        let k = 1u64 << (63 - (n - 1).leading_zeros());
+        Some(tlog_tiles::node_hash(
+            self.hash(start, start + k)?,
+            self.hash(start + k, end)?,
+        ))
+    }
+
+    /// The root: the hash of every leaf (of none, SHA-256 of nothing).
+    pub fn root(&self) -> Hash {
+        self.hash(0, self.size())
+            .unwrap_or_else(|| Hash(<sha2::Sha256 as sha2::Digest>::digest([]).into()))
+    }
+}
+
 /// The leaf ranges `[start, end)` of the subtrees whose hashes make the RFC 6962 inclusion proof
 /// (audit path) of entry `index` in the tree of `size` entries, in the proof's order (from the
 /// leaf up): the same nodes `Log::prove_inclusion` returns, named rather than hashed. Proofs of

@@ -115,6 +115,48 @@ fn inclusion_ranges_name_the_proof_nodes() {
     }
 }
 
+/// A tree in memory gives every range's RFC 6962 hash as `tlog_tiles` computes it from the
+/// entries (aligned subtrees, right edges and ranges of any start alike), every proof node as
+/// the log proves it, and the root of every size (of none too).
+#[test]
+fn mem_tree_hashes_every_range_as_the_log_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut log, _) = Log::open(dir.path()).unwrap();
+    let entries: Vec<Vec<u8>> = (0..37).map(entry).collect();
+    for e in &entries {
+        log.append(e).unwrap();
+    }
+    let mth =
+        |a: usize, b: usize| root_of_entries(entries[a..b].iter().map(|e| e.as_slice())).unwrap();
+    for n in 0..=37usize {
+        let tree = MemTree::new(entries[..n].iter().map(|e| record_hash(e)).collect());
+        assert_eq!(tree.size(), n as u64);
+        assert_eq!(tree.root(), mth(0, n), "root of {n}");
+        for a in 0..n {
+            for b in a + 1..=n {
+                assert_eq!(
+                    tree.hash(a as u64, b as u64),
+                    Some(mth(a, b)),
+                    "{a}..{b} of {n}"
+                );
+            }
+        }
+        assert_eq!(tree.hash(0, n as u64 + 1), None);
+        assert_eq!(tree.hash(n as u64, n as u64), None);
+        for i in 0..n as u64 {
+            let nodes: Vec<Hash> = inclusion_ranges(i, n as u64)
+                .into_iter()
+                .map(|(a, b)| tree.hash(a, b).unwrap())
+                .collect();
+            assert_eq!(
+                nodes,
+                log.prove_inclusion(i, n as u64).unwrap(),
+                "{i} in {n}"
+            );
+        }
+    }
+}
+
 #[test]
 fn wrong_proofs_are_refused() {
     let dir = tempfile::tempdir().unwrap();
