@@ -41,8 +41,8 @@ use truce_model::{Sensor, SensorRegistry};
 pub use quarantine::QuarantineRecord;
 pub use reason::Reason;
 pub use store::{
-    Expected, IngestOptions, IngestSummary, Progress, Store, StoreConfig, StoreError,
-    StoreVerifyReport, expected_envelopes,
+    Expected, IngestOptions, IngestSummary, ParsedEnvelopes, Progress, Recheck, Store, StoreConfig,
+    StoreError, StoreVerifyReport, expected_envelopes, parse_envelopes, recheck_envelopes,
 };
 
 /// Longest line accepted, in bytes (without the newline). FORMATS says "at most 64 KiB"; the

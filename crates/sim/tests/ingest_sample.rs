@@ -271,3 +271,42 @@ fn expected_envelopes_are_the_log_when_every_signature_verifies() {
         }
     }
 }
+
+/// What `truce verify` re-checks a bundle's envelopes with: the decision a new store makes of
+/// each sample line, signatures and in-order rules included, with nothing written (the last
+/// line, cut short by the end of the file, is `truncated` only in a file: here it is a whole
+/// envelope and is judged as one).
+#[test]
+fn recheck_decides_each_line_as_ingest_does() {
+    let s = sample();
+    let keyring = Keyring::new(&s.registry).unwrap();
+    let lines: Vec<&[u8]> = s
+        .jwsl
+        .split(|b| *b == b'\n')
+        .map(|l| l.strip_suffix(b"\r").unwrap_or(l))
+        .collect();
+    let judged: Vec<_> = s
+        .expected
+        .iter()
+        .filter(|e| e.outcome != "truncated")
+        .collect();
+    let envelopes: Vec<&[u8]> = judged.iter().map(|e| lines[e.line as usize - 1]).collect();
+    let decided = truce_ingest::recheck_envelopes(&keyring, &envelopes);
+    assert_eq!(decided.len(), judged.len());
+    let mut outcomes = BTreeSet::new();
+    for (d, e) in decided.iter().zip(&judged) {
+        let got = match d {
+            truce_ingest::Recheck::Accepted { leaf, .. } => {
+                assert_eq!(*leaf, truce_log::record_hash(lines[e.line as usize - 1]));
+                "accepted"
+            }
+            truce_ingest::Recheck::Refused { reason, .. } => reason.code(),
+        };
+        assert_eq!(got, e.outcome, "line {} ({})", e.line, e.note);
+        outcomes.insert(got);
+    }
+    assert!(
+        outcomes.len() >= 10,
+        "the sample's lines have many outcomes: {outcomes:?}"
+    );
+}
