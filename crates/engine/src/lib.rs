@@ -25,9 +25,7 @@ use truce_locate::{
 };
 use truce_model::{Observation, ObservationBody, SensorRegistry, Signal, UtcNanos, WeaponClass};
 
-pub use events::{
-    events_geojson, events_geojson_text, feature, violations_geojson, violations_geojson_text,
-};
+pub use events::{EventsError, events_geojson_text, parse_events, violations_geojson_text};
 pub use findings::{Finding, Sighting};
 
 /// One accepted observation and where it sits in the evidence log.
@@ -367,52 +365,10 @@ pub fn run_until(
                         .or_default() += 1
                 }
             },
-            ObservationBody::ThermalAnomaly(a) => {
-                // Half the pixel diagonal; VIIRS I-band pixels are 375 m at nadir when unsaid.
-                let scan = a.scan_km.unwrap_or(0.375) * 1000.0;
-                let track = a.track_km.unwrap_or(0.375) * 1000.0;
-                anomalies.push(findings::Anomaly {
-                    pos: LatLon::new(a.lat_deg, a.lon_deg),
-                    radius_m: 0.5 * scan.hypot(track),
-                    time: o.time,
-                    evidence: evidence_ref(ev),
-                });
+            ObservationBody::ThermalAnomaly(_) | ObservationBody::SarChange(_) => {
+                anomalies.extend(anomaly(ev));
             }
-            ObservationBody::SarChange(c) => {
-                let (pos, radius_m) = match &c.geometry {
-                    truce_model::Geometry::Point(p) => (LatLon::new(p.lat_deg, p.lon_deg), 50.0),
-                    truce_model::Geometry::Polygon(rings) => {
-                        let ring = &rings[0];
-                        let n = ring.len().max(1) as f64;
-                        let (la, lo) = ring.iter().fold((0.0, 0.0), |acc, p| {
-                            (acc.0 + p.lat_deg / n, acc.1 + p.lon_deg / n)
-                        });
-                        let centre = LatLon::new(la, lo);
-                        let r = ring
-                            .iter()
-                            .map(|p| {
-                                truce_geo::distance_m(centre, LatLon::new(p.lat_deg, p.lon_deg))
-                            })
-                            .fold(0.0, f64::max);
-                        (centre, r)
-                    }
-                    _ => continue,
-                };
-                anomalies.push(findings::Anomaly {
-                    pos,
-                    radius_m,
-                    time: o.time,
-                    evidence: evidence_ref(ev),
-                });
-            }
-            ObservationBody::DroneDetection(d) => sightings.push(Sighting {
-                pos: LatLon::new(d.target.lat_deg, d.target.lon_deg),
-                sigma_m: d.target.sigma_m,
-                class: d.class,
-                class_p: d.class_p,
-                time: o.time,
-                evidence: evidence_ref(ev),
-            }),
+            ObservationBody::DroneDetection(_) => sightings.extend(sighting(ev)),
             ObservationBody::RadarTrack(t) => {
                 let class = match t.projectile {
                     truce_model::Projectile::Mortar => Some(WeaponClass::Mortar),
@@ -689,29 +645,118 @@ pub fn run_until(
     }
     events.sort_by(|a, b| a.time.cmp(&b.time).then(a.id.cmp(&b.id)));
     widen_for_neighbours(&mut events);
-    let findings = match &input.agreement {
-        Some(a) => match truce_assess::Zones::new(a.clone()) {
-            Ok(zones) => {
-                anomalies.sort_by(|a, b| {
-                    a.time
-                        .cmp(&b.time)
-                        .then(a.evidence.leaf_index.cmp(&b.evidence.leaf_index))
-                });
-                findings::assess(&zones, &events, &sightings, &anomalies, &input.registry)
-            }
-            Err(e) => {
-                *diag.entry(format!("no assessment: {e}")).or_default() += 1;
-                Vec::new()
-            }
-        },
-        None => Vec::new(),
-    };
+    let findings = assess_stage(input, &events, &sightings, anomalies, &mut diag);
     Some(Output {
         events,
         findings,
         unassociated_picks: result.unassociated.len() as u64,
         diagnostics: diag,
         epoch,
+    })
+}
+
+/// The assessment of located events, with the drone sightings and satellite anomalies: none
+/// without an agreement, or with one the assessment cannot use (said in `diag`).
+fn assess_stage(
+    input: &Input,
+    events: &[Event],
+    sightings: &[Sighting],
+    mut anomalies: Vec<findings::Anomaly>,
+    diag: &mut Diagnostics,
+) -> Vec<Finding> {
+    let Some(a) = &input.agreement else {
+        return Vec::new();
+    };
+    match truce_assess::Zones::new(a.clone()) {
+        Ok(zones) => {
+            anomalies.sort_by(|a, b| {
+                a.time
+                    .cmp(&b.time)
+                    .then(a.evidence.leaf_index.cmp(&b.evidence.leaf_index))
+            });
+            findings::assess(&zones, events, sightings, &anomalies, &input.registry)
+        }
+        Err(e) => {
+            *diag.entry(format!("no assessment: {e}")).or_default() += 1;
+            Vec::new()
+        }
+    }
+}
+
+/// The assessment alone: what [`run`] does once its events are located, from `events` (as
+/// published, read back by [`parse_events`]) and the drone sightings and satellite anomalies
+/// among `input`'s observations. Given the events [`run`] located from the same input, the
+/// same findings, to the bit; `truce verify` re-checks a report's findings this way without
+/// re-running the association. Its diagnostics are the assessment's only.
+pub fn assess_events(input: &Input, events: &[Event]) -> (Vec<Finding>, Diagnostics) {
+    let sensors: BTreeSet<&str> = input
+        .registry
+        .sensors
+        .iter()
+        .map(|s| s.id.as_str())
+        .collect();
+    let known = || {
+        input
+            .observations
+            .iter()
+            .filter(|e| sensors.contains(e.observation.sensor.as_str()))
+    };
+    let sightings: Vec<Sighting> = known().filter_map(sighting).collect();
+    let anomalies: Vec<findings::Anomaly> = known().filter_map(anomaly).collect();
+    let mut diag = Diagnostics::new();
+    let findings = assess_stage(input, events, &sightings, anomalies, &mut diag);
+    (findings, diag)
+}
+
+/// A drone detection as the assessment reads it.
+fn sighting(ev: &Evidence) -> Option<Sighting> {
+    let ObservationBody::DroneDetection(d) = &ev.observation.body else {
+        return None;
+    };
+    Some(Sighting {
+        pos: LatLon::new(d.target.lat_deg, d.target.lon_deg),
+        sigma_m: d.target.sigma_m,
+        class: d.class,
+        class_p: d.class_p,
+        time: ev.observation.time,
+        evidence: evidence_ref(ev),
+    })
+}
+
+/// A thermal anomaly or SAR change as the assessment reads it (a change without a point or
+/// polygon is none).
+fn anomaly(ev: &Evidence) -> Option<findings::Anomaly> {
+    let (pos, radius_m) = match &ev.observation.body {
+        ObservationBody::ThermalAnomaly(a) => {
+            // Half the pixel diagonal; VIIRS I-band pixels are 375 m at nadir when unsaid.
+            let scan = a.scan_km.unwrap_or(0.375) * 1000.0;
+            let track = a.track_km.unwrap_or(0.375) * 1000.0;
+            (LatLon::new(a.lat_deg, a.lon_deg), 0.5 * scan.hypot(track))
+        }
+        ObservationBody::SarChange(c) => match &c.geometry {
+            truce_model::Geometry::Point(p) => (LatLon::new(p.lat_deg, p.lon_deg), 50.0),
+            truce_model::Geometry::Polygon(rings) => {
+                let ring = &rings[0];
+                let n = ring.len().max(1) as f64;
+                let (la, lo) = ring.iter().fold((0.0, 0.0), |acc, p| {
+                    (acc.0 + p.lat_deg / n, acc.1 + p.lon_deg / n)
+                });
+                let centre = LatLon::new(la, lo);
+                let r = ring
+                    .iter()
+                    .map(|p| truce_geo::distance_m(centre, LatLon::new(p.lat_deg, p.lon_deg)))
+                    .fold(0.0, f64::max);
+                (centre, r)
+            }
+            _ => return None,
+        },
+        _ => return None,
+    };
+    Some(findings::Anomaly {
+        pos,
+        radius_m,
+        time: ev.observation.time,
+        evidence: evidence_ref(ev),
     })
 }
 
@@ -838,7 +883,7 @@ fn evidence_ref(e: &Evidence) -> EvidenceRef {
 }
 
 /// Stable id: the first 16 hex digits of SHA-256 over the evidence leaf hashes in log order.
-pub(crate) fn event_id(evidence: &[EvidenceRef]) -> String {
+pub fn event_id(evidence: &[EvidenceRef]) -> String {
     let mut h = Sha256::new();
     for e in evidence {
         h.update(e.leaf_hash.as_bytes());
