@@ -11,6 +11,7 @@ fuzz_target!(|data: &[u8]| {
         mission_key: Some("fuzz.mission+00000000+AQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"),
         previous: None,
         agreement: None,
+        full: false,
     };
     if let Ok(problems) = verify(data, &opts) {
         assert!(!problems.is_empty(), "an arbitrary input verified");

@@ -323,7 +323,10 @@ fn demo_runs_and_verifies() {
     }
     // The demo ends in a verified report; what a party runs gives the same, and exit codes
     // tell tampering (1) from unreadable input (2).
-    assert!(out.contains("verified (signatures, proofs"), "{out}");
+    assert!(
+        out.contains("verified (every signature and proof, and the whole analysis re-run"),
+        "{out}"
+    );
     let report = dir.path().join("d/run/report");
     for f in [
         "report.html",
@@ -354,7 +357,23 @@ fn demo_runs_and_verifies() {
             key.to_str().unwrap(),
         ])
     };
-    assert_eq!(verify(&bundle).status.code(), Some(0));
+    // Without --full: the assessment re-run from the published events, and it says so.
+    let o = verify(&bundle);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(
+        text(&o).contains("the assessment re-run from them") && text(&o).contains("--full"),
+        "{}",
+        text(&o)
+    );
+    let o = run(&[
+        "verify",
+        "--full",
+        bundle.to_str().unwrap(),
+        "--mission-key",
+        key.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(text(&o).contains("whole analysis re-run"), "{}", text(&o));
     let bytes = std::fs::read(&bundle).unwrap();
     let bad = dir.path().join("bad.truce-bundle");
     let mut t = bytes.clone();

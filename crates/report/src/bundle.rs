@@ -18,16 +18,16 @@
 //! published (exact text). The mission's signature reuses the checkpoint note format: size =
 //! body length, root = SHA-256 of the body.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use rayon::prelude::*;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
-use truce_ingest::{Keyring, Store};
+use truce_ingest::{Keyring, Recheck, Store};
 use truce_log::{Hash, LogSigner, hex, unhex};
-use truce_model::SensorRegistry;
+use truce_model::{ObservationBody, SensorRegistry};
 
-use crate::{Ctx, ReportError, analyse_with_progress};
+use crate::{Ctx, ReportError, analyse_evidence_until};
 
 type Result<T, E = ReportError> = std::result::Result<T, E>;
 
@@ -44,6 +44,9 @@ pub struct Parts<'a> {
     pub registry: &'a [u8],
     pub findings_text: &'a str,
     pub events_text: &'a str,
+    /// With a window: the events of the whole log (`truce verify` re-runs the assessment
+    /// from them, then takes the window); `None` without one (`events_text` is then all).
+    pub all_events_text: Option<&'a str>,
     pub mission: &'a LogSigner,
     pub mission_vkey: &'a str,
     /// The previous bundle's bytes, for the consistency proof.
@@ -239,6 +242,7 @@ pub fn make_to(parts: &Parts<'_>, out: &mut (impl std::io::Write + Send)) -> Res
     };
     let body = Body {
         agreement: serde_json::from_slice(parts.agreement)?,
+        all_events: parts.all_events_text,
         checkpoint: String::from_utf8(checkpoint).ctx("checkpoint is not UTF-8")?,
         config: json!({"engine": "default"}),
         consistency,
@@ -287,6 +291,8 @@ impl serde::Serialize for Hex {
 #[derive(serde::Serialize)]
 struct Body<'a> {
     agreement: Value,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    all_events: Option<&'a str>,
     checkpoint: String,
     config: Value,
     consistency: Value,
@@ -414,6 +420,9 @@ pub struct VerifyOptions<'a> {
     pub previous: Option<&'a [u8]>,
     /// The agreement the bundle must be about.
     pub agreement: Option<&'a [u8]>,
+    /// Re-run the whole analysis (association and location too), not only the assessment
+    /// from the published events.
+    pub full: bool,
 }
 
 /// Outcome of a verification: `Err` for input errors (exit 2), else the list of problems found
@@ -422,7 +431,80 @@ pub fn verify(bytes: &[u8], opts: &VerifyOptions<'_>) -> Result<Vec<String>> {
     verify_with_progress(bytes, opts, &|_, _| {})
 }
 
-/// [`verify`], telling `progress` how the re-run's association goes (picks done, in all).
+/// A bundle's body as `verify` reads it: the envelopes borrowed from the bundle's bytes where
+/// they hold no escapes (a day's 200,000 envelopes as `Value` strings, then copied, cost a
+/// third of a second and 300 MB), members it does not read left out. A body whose members
+/// have other types than `make` writes is not read as a body at all ("the signed body is not a
+/// bundle body"): it was signed by the mission, and only the mission could have made it so.
+#[derive(serde::Deserialize)]
+struct BodyIn<'a> {
+    #[serde(default)]
+    agreement: Value,
+    #[serde(default)]
+    all_events: Option<String>,
+    #[serde(default)]
+    checkpoint: Option<String>,
+    #[serde(default)]
+    consistency: Value,
+    #[serde(default, borrow)]
+    entries: Vec<Envelope<'a>>,
+    #[serde(default)]
+    events: Option<String>,
+    #[serde(default)]
+    findings: Option<String>,
+    #[serde(default)]
+    inclusion: InclusionIn,
+    #[serde(default)]
+    log_key: Option<String>,
+    #[serde(default)]
+    mission_key: Option<String>,
+    #[serde(default)]
+    registry: Value,
+    #[serde(default)]
+    truce_version: Option<String>,
+    #[serde(default)]
+    window: Value,
+}
+
+/// The inclusion proofs as `verify` reads them.
+#[derive(serde::Deserialize, Default)]
+struct InclusionIn {
+    #[serde(default)]
+    indexes: Vec<u64>,
+    #[serde(default)]
+    nodes: Vec<(u64, u64, String)>,
+}
+
+/// One envelope of a body: borrowed from the bundle's bytes unless its JSON string has escapes.
+struct Envelope<'a>(std::borrow::Cow<'a, str>);
+
+impl AsRef<[u8]> for Envelope<'_> {
+    fn as_ref(&self) -> &[u8] {
+        self.0.as_bytes()
+    }
+}
+
+impl<'de: 'a, 'a> serde::Deserialize<'de> for Envelope<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct Visitor<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> serde::de::Visitor<'de> for Visitor<'a> {
+            type Value = Envelope<'a>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("an envelope (a string)")
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> std::result::Result<Self::Value, E> {
+                Ok(Envelope(std::borrow::Cow::Borrowed(v)))
+            }
+            fn visit_str<E>(self, v: &str) -> std::result::Result<Self::Value, E> {
+                Ok(Envelope(std::borrow::Cow::Owned(v.to_owned())))
+            }
+        }
+        d.deserialize_str(Visitor(std::marker::PhantomData))
+    }
+}
+
+/// [`verify`], telling `progress` how the re-run's association goes (picks done, in all; with
+/// `full` only).
 pub fn verify_with_progress(
     bytes: &[u8],
     opts: &VerifyOptions<'_>,
@@ -430,14 +512,22 @@ pub fn verify_with_progress(
 ) -> Result<Vec<String>> {
     let opened = open(bytes)?;
     let mut problems = Vec::new();
-    let parsed = opened.body();
+    // The body is read while its hash is taken.
+    let (parsed, digest) = rayon::join(
+        || serde_json::from_slice::<BodyIn<'_>>(opened.body_bytes),
+        || -> [u8; 32] { Sha256::digest(opened.body_bytes).into() },
+    );
     // 1. The mission's signature over the body: nothing else is worth reading without it.
     let key = match opts.mission_key {
         Some(k) => k.to_string(),
-        None => parsed
-            .as_ref()
-            .and_then(|b| b["mission_key"].as_str().map(str::to_owned))
-            .unwrap_or_default(),
+        None => match &parsed {
+            Ok(b) => b.mission_key.clone().unwrap_or_default(),
+            // Not a body `make` writes: the key is looked for in any JSON.
+            Err(_) => opened
+                .body()
+                .and_then(|b| b["mission_key"].as_str().map(str::to_owned))
+                .unwrap_or_default(),
+        },
     };
     match truce_log::verify_checkpoint(opened.note, &key) {
         Err(e) => {
@@ -447,7 +537,6 @@ pub fn verify_with_progress(
             return Ok(problems);
         }
         Ok(c) => {
-            let digest: [u8; 32] = Sha256::digest(opened.body_bytes).into();
             if c.size != opened.body_bytes.len() as u64 || c.root != Hash(digest) {
                 problems.push(
                     "the body is not what the mission signed: it was changed after signing".into(),
@@ -456,108 +545,217 @@ pub fn verify_with_progress(
             }
         }
     }
-    let Some(body) = parsed else {
-        problems.push("the signed body is not JSON".to_string());
-        return Ok(problems);
+    let body = match parsed {
+        Ok(b) => b,
+        Err(e) => {
+            problems.push(format!("the signed body is not a bundle body: {e}"));
+            return Ok(problems);
+        }
     };
-    let body = &body;
     if let Some(pinned) = opts.mission_key
-        && body["mission_key"].as_str() != Some(pinned)
+        && body.mission_key.as_deref() != Some(pinned)
     {
         problems.push("the bundle names a different mission key than the one given".into());
     }
     // 2. The agreement, if the caller names one.
     if let Some(expected) = opts.agreement {
         let want: Value = serde_json::from_slice(expected).ctx("the given agreement")?;
-        if want["agreement"]["id"] != body["agreement"]["agreement"]["id"] {
+        if want["agreement"]["id"] != body.agreement["agreement"]["id"] {
             return Err(ReportError::NotABundle(format!(
                 "the bundle is about agreement {}, not {}",
-                body["agreement"]["agreement"]["id"], want["agreement"]["id"]
+                body.agreement["agreement"]["id"], want["agreement"]["id"]
             )));
         }
-        if want != body["agreement"] {
+        if want != body.agreement {
             problems.push("the bundle's agreement differs from the given one".into());
         }
     }
     // 3. The checkpoint and every entry.
-    let (size, root) = match checkpoint_of(body) {
-        Ok(c) => c,
+    let checkpoint = body.log_key.as_deref().ctx("no log_key").and_then(|vkey| {
+        let note = body.checkpoint.as_deref().ctx("no checkpoint")?;
+        truce_log::verify_checkpoint(note.as_bytes(), vkey)
+            .ctx("the checkpoint's signature does not verify")
+    });
+    let (size, root) = match checkpoint {
+        Ok(c) => (c.size, c.root),
         Err(e) => {
             problems.push(e.to_string());
             return Ok(problems);
         }
     };
-    let entries: Vec<Vec<u8>> = body["entries"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|e| e.as_str().unwrap_or_default().as_bytes().to_vec())
-        .collect();
+    let entries = &body.entries;
     if entries.len() as u64 != size {
         problems.push(format!(
             "the bundle holds {} envelopes but its checkpoint covers {size} (envelopes dropped or added)",
             entries.len()
         ));
-    } else if truce_log::root_of_entries(entries.iter().map(|e| e.as_slice()))? != root {
+        return Ok(problems);
+    }
+    let registry_bytes = serde_json::to_vec(&body.registry)?;
+    let registry = SensorRegistry::from_json(&registry_bytes).ctx("the bundled registry")?;
+    let keyring = Keyring::new(&registry).ctx("the bundled registry")?;
+    let agreement_bytes = serde_json::to_vec(&body.agreement)?;
+    let agreement =
+        truce_model::Agreement::from_json(&agreement_bytes).ctx("the bundled agreement")?;
+    let window = Window::from_json(&body.window)?;
+    // The envelopes parsed as ingest parses them; then their signatures (most of the work) are
+    // checked on one side while the other checks the tree, the proofs and the history, and
+    // re-runs the assessment from the published events.
+    let envelopes = truce_ingest::parse_envelopes(&keyring, entries);
+    let (signatures, (tree_problems, reassessed)) = rayon::join(
+        || envelopes.signatures(),
+        || {
+            let tree = check_tree(&body, envelopes.leaves(), size, root, opts.previous);
+            let reassessed = (!opts.full)
+                .then(|| reassess(&body, &window, agreement.clone(), &registry, &envelopes));
+            (tree, reassessed)
+        },
+    );
+    problems.extend(tree_problems?);
+    if !problems.is_empty() {
+        return Ok(problems);
+    }
+    // 4. Every envelope passes ingest's checks again (signatures and acceptance rules, as a new
+    // store would decide them), and the analysis re-runs to the same bytes.
+    let decided = envelopes.decide(signatures);
+    for (i, d) in decided.iter().enumerate() {
+        if let Recheck::Refused { reason, message } = d {
+            problems.push(format!(
+                "envelope {i}: refused on re-check: {reason} ({message})"
+            ));
+        }
+    }
+    if !problems.is_empty() {
+        return Ok(problems);
+    }
+    let (findings_text, events_text) = match reassessed {
+        None => {
+            let observations = decided
+                .into_iter()
+                .enumerate()
+                .filter_map(|(i, d)| match d {
+                    Recheck::Accepted { leaf, observation } => Some(truce_engine::Evidence {
+                        leaf_index: i as u64,
+                        leaf_hash: hex(&leaf),
+                        observation,
+                    }),
+                    Recheck::Refused { .. } => None,
+                })
+                .collect();
+            let never = std::sync::atomic::AtomicBool::new(false);
+            let again =
+                analyse_evidence_until(agreement, &registry, observations, progress, &never)?
+                    .unwrap_or_default();
+            (
+                window.apply(&again.findings_text)?,
+                window.apply(&again.events_text)?,
+            )
+        }
+        Some(Ok(texts)) => texts,
+        Some(Err(why)) => {
+            problems.extend(why);
+            return Ok(problems);
+        }
+    };
+    let published_findings = body.findings.as_deref().unwrap_or_default();
+    let published_events = body.events.as_deref().unwrap_or_default();
+    if findings_text != published_findings {
+        problems.push(describe_difference(
+            "findings",
+            published_findings,
+            &findings_text,
+        ));
+    }
+    if events_text != published_events {
+        problems.push(describe_difference(
+            "events",
+            published_events,
+            &events_text,
+        ));
+    }
+    // Another version of Truce may analyse the same evidence differently: say so beside a
+    // difference, so that it is not read as tampering before it is re-checked with that one.
+    let made_by = body.truce_version.as_deref().unwrap_or("(unnamed)");
+    if !problems.is_empty() && made_by != env!("CARGO_PKG_VERSION") {
+        problems.push(format!(
+            "the bundle was made by Truce {made_by} and this is Truce {}: re-check it with {made_by} before reading the difference as tampering",
+            env!("CARGO_PKG_VERSION")
+        ));
+    }
+    Ok(problems)
+}
+
+/// The log's side of a bundle: that its envelopes are the checkpoint's tree, that every cited
+/// envelope has an inclusion proof that checks, and, given the previous bundle, that the
+/// checkpoint extends that one's. The problems found.
+fn check_tree(
+    body: &BodyIn<'_>,
+    leaves: Vec<Hash>,
+    size: u64,
+    root: Hash,
+    previous: Option<&[u8]>,
+) -> Result<Vec<String>> {
+    let mut problems = Vec::new();
+    let tree = truce_log::MemTree::new(leaves);
+    if tree.root() != root {
         problems.push(
             "the envelopes do not hash to the checkpoint's root (an envelope changed)".into(),
         );
-    }
-    // Every cited envelope has its proof, and each proof checks on its own (on all cores, told
-    // in the bundle's order); its nodes come from the bundle's table.
-    let inc = &body["inclusion"];
-    let mut nodes: BTreeMap<(u64, u64), Hash> = BTreeMap::new();
-    for n in inc["nodes"].as_array().map_or(&[][..], |a| a.as_slice()) {
-        match (n[0].as_u64(), n[1].as_u64(), n[2].as_str().and_then(unhex)) {
-            (Some(a), Some(b), Some(h)) => {
-                nodes.insert((a, b), h);
-            }
-            _ => {
-                problems.push(format!("an inclusion proof node is malformed: {n}"));
-                break;
+    } else {
+        // Every cited envelope's proof checks: each node its path names is in the bundle's
+        // table, and is the node of the tree of the envelopes (whose root is the checkpoint's),
+        // which is what checking each proof up to the root comes to. Each node is checked once
+        // (a day's 112,000 proofs name 2 million nodes, far fewer distinct ones), in parallel.
+        let inc = &body.inclusion;
+        let good: Vec<Option<bool>> = inc
+            .nodes
+            .par_iter()
+            .map(|(a, b, h)| unhex(h).map(|h| tree.hash(*a, *b) == Some(h)))
+            .collect();
+        let mut nodes: HashMap<(u64, u64), bool> = HashMap::with_capacity(inc.nodes.len());
+        for ((a, b, h), good) in inc.nodes.iter().zip(good) {
+            match good {
+                Some(good) => {
+                    nodes.insert((*a, *b), good);
+                }
+                None => {
+                    problems.push(format!(
+                        "an inclusion proof node is malformed: [{a}, {b}, {h:?}]"
+                    ));
+                    break;
+                }
             }
         }
+        let failed: Vec<Option<u64>> = inc
+            .indexes
+            .par_iter()
+            .map(|&index| {
+                let ok = index < size
+                    && truce_log::inclusion_ranges(index, size)
+                        .iter()
+                        .all(|r| nodes.get(r) == Some(&true));
+                (!ok).then_some(index)
+            })
+            .collect();
+        for index in failed.into_iter().flatten() {
+            problems.push(format!(
+                "cited envelope {index}: its inclusion proof does not check"
+            ));
+        }
     }
-    let indexes: Vec<u64> = inc["indexes"]
-        .as_array()
-        .map_or(&[][..], |a| a.as_slice())
-        .iter()
-        .map(|i| i.as_u64().unwrap_or(u64::MAX))
-        .collect();
-    let failed: Vec<Option<u64>> = indexes
-        .par_iter()
-        .map(|&index| {
-            let proof: Option<Vec<Hash>> = truce_log::inclusion_ranges(index, size)
-                .iter()
-                .map(|r| nodes.get(r).copied())
-                .collect();
-            let ok = match (proof, entries.get(index as usize)) {
-                (Some(proof), Some(e)) => {
-                    truce_log::check_inclusion(&proof, size, root, index, truce_log::record_hash(e))
-                        .is_ok()
-                }
-                _ => false,
-            };
-            (!ok).then_some(index)
-        })
-        .collect();
-    for index in failed.into_iter().flatten() {
-        problems.push(format!(
-            "cited envelope {index}: its inclusion proof does not check"
-        ));
-    }
-    let proved: BTreeSet<u64> = indexes.iter().copied().collect();
-    let published = body["findings"].as_str().unwrap_or_default();
+    let inc = &body.inclusion;
+    let proved: BTreeSet<u64> = inc.indexes.iter().copied().collect();
+    let published = body.findings.as_deref().unwrap_or_default();
     for index in cited(published).unwrap_or_default().difference(&proved) {
         problems.push(format!(
             "cited envelope {index}: the bundle holds no inclusion proof of it"
         ));
     }
-    // 4. Consistency with the previous bundle.
-    if let Some(prev) = opts.previous {
+    // Consistency with the previous bundle.
+    if let Some(prev) = previous {
         let old = open(prev).ctx("the previous bundle")?;
         let (old_size, old_root) = old.checkpoint()?;
-        let c = &body["consistency"];
+        let c = &body.consistency;
         let proof: Option<Vec<Hash>> = c["proof"]
             .as_array()
             .map(|a| a.iter().map(|h| h.as_str().and_then(unhex)).collect())
@@ -577,73 +775,103 @@ pub fn verify_with_progress(
             ));
         }
     }
-    if !problems.is_empty() {
-        return Ok(problems);
-    }
-    // 5. Every envelope passes ingest again, and the analysis re-runs to the same bytes.
-    let registry_bytes = serde_json::to_vec(&body["registry"])?;
-    let registry = SensorRegistry::from_json(&registry_bytes).ctx("the bundled registry")?;
-    let keyring = Keyring::new(&registry).ctx("the bundled registry")?;
-    let tmp = tempfile::tempdir()?;
-    let mut store = Store::open_or_create(&tmp.path().join("store"), None)?;
-    let mut lines = Vec::new();
-    for e in &entries {
-        lines.extend_from_slice(e);
-        lines.push(b'\n');
-    }
-    let summary = store.ingest(
-        &keyring,
-        "bundle",
-        &lines,
-        &truce_ingest::IngestOptions::default(),
-        &mut |_| {},
-    )?;
-    if summary.rejected() > 0 {
-        for rec in store.quarantine_records()?.into_iter().flatten() {
+    Ok(problems)
+}
+
+/// The assessment re-run from the published events (`truce verify` without `--full`): the
+/// events read back (the whole log's when the report has a window), each checked against the
+/// envelopes it cites (its id is its evidence's, each reference names the envelope's leaf hash,
+/// sensor and kind), written again, and assessed with the drone sightings and satellite
+/// anomalies of the log. Returns the findings' and the events' texts, windowed, to compare
+/// with the published ones; `Err` with the problems when the events cannot be read back or
+/// cite what the log does not hold. Envelopes are read as parsed, before their signatures are
+/// checked: the caller accepts the outcome only once every signature has.
+fn reassess(
+    body: &BodyIn<'_>,
+    window: &Window,
+    agreement: truce_model::Agreement,
+    registry: &SensorRegistry,
+    envelopes: &truce_ingest::ParsedEnvelopes<'_>,
+) -> Result<(String, String), Vec<String>> {
+    let windowed = window.from.is_some() || window.until.is_some();
+    let (source, text) = if windowed {
+        ("all_events", body.all_events.as_deref())
+    } else {
+        ("events", body.events.as_deref())
+    };
+    let Some(text) = text else {
+        return Err(vec![format!(
+            "the bundle has no {source} to re-assess from (a windowed report carries the whole log's events)"
+        )]);
+    };
+    let events = truce_engine::parse_events(text).map_err(|e| vec![format!("{source}: {e}")])?;
+    let mut problems = Vec::new();
+    for e in &events {
+        if truce_engine::event_id(&e.evidence) != e.id {
+            problems.push(format!("{source}: {} is not the id of its evidence", e.id));
+        }
+        let wrong = e.evidence.iter().find(|r| {
+            envelopes
+                .observation(r.leaf_index as usize)
+                .is_none_or(|(leaf, o)| {
+                    let mut text = [0u8; 64];
+                    // 32 bytes always fit 64 hex digits.
+                    let _ = hex::encode_to_slice(leaf.0, &mut text);
+                    r.leaf_hash.as_bytes() != text
+                        || o.sensor != r.sensor
+                        || o.body.kind() != r.kind
+                })
+        });
+        if let Some(r) = wrong {
             problems.push(format!(
-                "envelope {}: refused on re-ingest: {} ({})",
-                rec.line.saturating_sub(1),
-                rec.reason,
-                rec.message
+                "{source}: {} cites envelope {} as {} of {} with leaf hash {}, which the log does not hold",
+                e.id, r.leaf_index, r.kind, r.sensor, r.leaf_hash
             ));
         }
-        return Ok(problems);
+        if problems.len() >= 20 {
+            break;
+        }
     }
-    let agreement_bytes = serde_json::to_vec(&body["agreement"])?;
-    let agreement =
-        truce_model::Agreement::from_json(&agreement_bytes).ctx("the bundled agreement")?;
-    let again = analyse_with_progress(agreement, &registry, &entries, progress)?;
-    let window = Window::from_json(&body["window"])?;
-    let (findings_text, events_text) = (
-        window.apply(&again.findings_text)?,
-        window.apply(&again.events_text)?,
+    if !problems.is_empty() {
+        return Err(problems);
+    }
+    // What the assessment reads of the log besides the events: drone sightings, thermal
+    // anomalies and SAR changes (a few thousand of a day's 200,000 envelopes).
+    let observations = (0..body.entries.len())
+        .filter_map(|i| {
+            let (leaf, o) = envelopes.observation(i)?;
+            matches!(
+                o.body,
+                ObservationBody::DroneDetection(_)
+                    | ObservationBody::ThermalAnomaly(_)
+                    | ObservationBody::SarChange(_)
+            )
+            .then(|| truce_engine::Evidence {
+                leaf_index: i as u64,
+                leaf_hash: hex(&leaf),
+                observation: o.clone(),
+            })
+        })
+        .collect();
+    let input = truce_engine::Input {
+        agreement: Some(agreement),
+        registry: registry.clone(),
+        observations,
+    };
+    let ((findings, _), events_again) = rayon::join(
+        || truce_engine::assess_events(&input, &events),
+        || truce_engine::events_geojson_text(&events, registry),
     );
-    let published_findings = body["findings"].as_str().unwrap_or_default();
-    let published_events = body["events"].as_str().unwrap_or_default();
-    if findings_text != published_findings {
-        problems.push(describe_difference(
-            "findings",
-            published_findings,
-            &findings_text,
-        ));
+    let fail = |e: serde_json::Error| vec![format!("writing the re-assessment: {e}")];
+    let events_again = events_again.map_err(fail)? + "\n";
+    if windowed && events_again != text {
+        problems.push(describe_difference("all_events", text, &events_again));
+        return Err(problems);
     }
-    if events_text != published_events {
-        problems.push(describe_difference(
-            "events",
-            published_events,
-            &events_text,
-        ));
-    }
-    // Another version of Truce may analyse the same evidence differently: say so beside a
-    // difference, so that it is not read as tampering before it is re-checked with that one.
-    let made_by = body["truce_version"].as_str().unwrap_or("(unnamed)");
-    if !problems.is_empty() && made_by != env!("CARGO_PKG_VERSION") {
-        problems.push(format!(
-            "the bundle was made by Truce {made_by} and this is Truce {}: re-check it with {made_by} before reading the difference as tampering",
-            env!("CARGO_PKG_VERSION")
-        ));
-    }
-    Ok(problems)
+    let findings_text =
+        truce_engine::violations_geojson_text(&findings, registry).map_err(fail)? + "\n";
+    let apply = |t: &str| window.apply(t).map_err(|e| vec![e.to_string()]);
+    Ok((apply(&findings_text)?, apply(&events_again)?))
 }
 
 /// Name the first feature that differs between the published and the re-run text.

@@ -83,12 +83,14 @@ fn bundle_of(
 ) -> Vec<u8> {
     let a = analysis(store, sim);
     let registry = serde_json::to_vec(&sim.registry).unwrap();
+    let windowed = window.from.is_some() || window.until.is_some();
     make(&Parts {
         store,
         agreement: sim.agreement_json.as_bytes(),
         registry: &registry,
         findings_text: &window.apply(&a.findings_text).unwrap(),
         events_text: &window.apply(&a.events_text).unwrap(),
+        all_events_text: windowed.then_some(a.events_text.as_str()),
         mission: &m.signer,
         mission_vkey: &m.vkey,
         previous,
@@ -104,13 +106,20 @@ fn lines(sim: &truce_sim::generate::Simulation) -> Vec<&[u8]> {
         .collect()
 }
 
+/// `truce verify` as a party runs it: the assessment re-run from the published events.
 fn check(bundle: &[u8], m: &Mission) -> Result<Vec<String>, ReportError> {
+    check_in(bundle, m, false)
+}
+
+/// `truce verify`, with `--full` (the whole analysis re-run) or without.
+fn check_in(bundle: &[u8], m: &Mission, full: bool) -> Result<Vec<String>, ReportError> {
     verify(
         bundle,
         &VerifyOptions {
             mission_key: Some(&m.vkey),
             previous: None,
             agreement: None,
+            full,
         },
     )
 }
@@ -276,6 +285,7 @@ fn a_newer_bundle_must_extend_the_older_log() {
         mission_key: Some(&m.vkey),
         previous: Some(prev),
         agreement: None,
+        full: false,
     };
     let p = verify(&new, &opts(&old)).unwrap();
     assert!(p.is_empty(), "{p:?}");
@@ -316,6 +326,7 @@ fn unreadable_bundles_are_input_errors() {
             mission_key: Some(&m.vkey),
             previous: None,
             agreement: Some(other.as_bytes()),
+            full: false,
         },
     );
     assert!(matches!(r, Err(ReportError::NotABundle(w)) if w.contains("another-agreement")));
@@ -363,8 +374,17 @@ fn a_windowed_report_verifies_and_its_window_binds() {
     };
     let bundle = bundle_of(&store, &sim, &m, None, &window);
     let findings_text = window.apply(&a.findings_text).unwrap();
-    let p = check(&bundle, &m).unwrap();
-    assert!(p.is_empty(), "{p:?}");
+    for full in [false, true] {
+        let p = check_in(&bundle, &m, full).unwrap();
+        assert!(p.is_empty(), "full {full}: {p:?}");
+    }
+    // The whole log's events, which the assessment is re-run from, left out (and re-signed):
+    // said, not misread as the window's.
+    let t = edited(&bundle, &m, |b| {
+        b.as_object_mut().unwrap().remove("all_events");
+    });
+    let p = check(&t, &m).unwrap();
+    assert!(p.iter().any(|x| x.contains("no all_events")), "{p:?}");
     let kept: serde_json::Value = serde_json::from_str(&findings_text).unwrap();
     let n = kept["features"].as_array().unwrap().len();
     assert!(n > 0 && n < times.len(), "{n} of {}", times.len());
@@ -374,4 +394,134 @@ fn a_windowed_report_verifies_and_its_window_binds() {
     });
     let p = check(&t, &m).unwrap();
     assert!(p.iter().any(|x| x.contains("findings")), "{p:?}");
+}
+
+/// The events text of a bundle body as JSON, edited by `f`, printed back as `truce process`
+/// prints it.
+fn edit_events(body: &mut serde_json::Value, member: &str, f: impl FnOnce(&mut serde_json::Value)) {
+    let mut v: serde_json::Value = serde_json::from_str(body[member].as_str().unwrap()).unwrap();
+    f(&mut v);
+    body[member] = (serde_json::to_string_pretty(&v).unwrap() + "\n").into();
+}
+
+/// What `truce verify` checks without `--full` (the events against the envelopes they cite, and
+/// the assessment re-run from them), each edit re-signed by the mission; and what only the full
+/// re-run catches: an event left out together with its finding.
+#[test]
+fn the_quick_check_reassesses_the_events_and_the_full_one_reruns_them() {
+    let sim = world();
+    let m = mission();
+    let dir = tempfile::tempdir().unwrap();
+    let bundle = publish(dir.path(), &sim, &lines(&sim), &m, None);
+    for full in [false, true] {
+        let p = check_in(&bundle, &m, full).unwrap();
+        assert!(p.is_empty(), "full {full}: {p:?}");
+    }
+    let body: serde_json::Value =
+        serde_json::from_slice(open(&bundle).unwrap().body_bytes).unwrap();
+    let findings: serde_json::Value =
+        serde_json::from_str(body["findings"].as_str().unwrap()).unwrap();
+    let firing = findings["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["properties"]["type"] == "firing" && f["properties"]["impact"].is_null())
+        .expect("the test world has a firing without a linked impact");
+    let id = firing["properties"]["id"].as_str().unwrap().to_string();
+    let is_it = |f: &serde_json::Value| f["properties"]["id"] == id.as_str();
+
+    // The event moved (where the assessment reads it): its finding no longer follows.
+    let t = edited(&bundle, &m, |b| {
+        edit_events(b, "events", |v| {
+            for f in v["features"].as_array_mut().unwrap() {
+                if is_it(f) {
+                    let lat = &mut f["properties"]["position_exact"]["lat_deg"];
+                    *lat = (lat.as_f64().unwrap() + 0.05).into();
+                }
+            }
+        })
+    });
+    let p = check(&t, &m).unwrap();
+    assert!(
+        p.iter().any(|x| x.contains(&id) && x.contains("differs")),
+        "{p:?}"
+    );
+
+    // The ellipse shown changed (not what the assessment reads): the events no longer follow.
+    let t = edited(&bundle, &m, |b| {
+        edit_events(b, "events", |v| {
+            for f in v["features"].as_array_mut().unwrap() {
+                if is_it(f) {
+                    f["properties"]["ellipse95"]["semi_major_m"] = 1.0.into();
+                }
+            }
+        })
+    });
+    let p = check(&t, &m).unwrap();
+    assert!(
+        p.iter()
+            .any(|x| x.starts_with("events: ") && x.contains(&id) && x.contains("differs")),
+        "{p:?}"
+    );
+
+    // The event cites another envelope's leaf hash; or its id is not its evidence's.
+    let t = edited(&bundle, &m, |b| {
+        edit_events(b, "events", |v| {
+            for f in v["features"].as_array_mut().unwrap() {
+                if is_it(f) {
+                    let r = &mut f["properties"]["evidence"][0]["leaf_hash"];
+                    let h = r.as_str().unwrap();
+                    *r =
+                        format!("{}{}", if h.starts_with('0') { "1" } else { "0" }, &h[1..]).into();
+                }
+            }
+        })
+    });
+    let p = check(&t, &m).unwrap();
+    assert!(
+        p.iter()
+            .any(|x| x.contains(&id) && x.contains("which the log does not hold")),
+        "{p:?}"
+    );
+    assert!(
+        p.iter()
+            .any(|x| x.contains(&id) && x.contains("not the id of its evidence")),
+        "{p:?}"
+    );
+
+    // Events without the exact values the assessment reads: named, not misread.
+    let t = edited(&bundle, &m, |b| {
+        edit_events(b, "events", |v| {
+            for f in v["features"].as_array_mut().unwrap() {
+                f["properties"]
+                    .as_object_mut()
+                    .unwrap()
+                    .remove("position_exact");
+            }
+        })
+    });
+    let p = check(&t, &m).unwrap();
+    assert!(
+        p.iter()
+            .any(|x| x.contains("no position_exact") && x.contains("--full")),
+        "{p:?}"
+    );
+
+    // The event and its finding both left out: the assessment of what is published still
+    // gives what is published, so only the full re-run, which finds the event again, sees it.
+    let t = edited(&bundle, &m, |b| {
+        edit_events(b, "events", |v| {
+            v["features"].as_array_mut().unwrap().retain(|f| !is_it(f));
+        });
+        edit_events(b, "findings", |v| {
+            v["features"].as_array_mut().unwrap().retain(|f| !is_it(f));
+        });
+    });
+    let p = check_in(&t, &m, false).unwrap();
+    assert!(p.is_empty(), "{p:?}");
+    let p = check_in(&t, &m, true).unwrap();
+    assert!(
+        p.iter().any(|x| x.starts_with("findings: the bundle has")),
+        "{p:?}"
+    );
 }
