@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The simulated day end to end, timed: `truce process` (issue 5: at most 10 s), `truce report`
-# and `truce verify` (issue 7: at most 3 s each), with the score of what was found.
+# and `truce verify` (issue 7: at most 3 s each), and `truce verify --full` (the whole analysis
+# re-run, as long as `process`; no target).
 #   bash bench/day.sh                         # 3 runs of each on scenarios/day.toml
 #   bash bench/day.sh 5 scenarios/small.toml  # runs, scenario
 # Each `process` run writes into a new folder (a first run, as on a fresh machine: re-running
@@ -32,14 +33,14 @@ timed() {
   fi
   read -r wall user sys < "$work/time"
   awk -v l="$label" -v w="$wall" -v u="$user" -v s="$sys" \
-    'BEGIN { printf "%-8s %7.2f s wall %7.2f s CPU\n", l, w, u + s }'
+    'BEGIN { printf "%-11s %7.2f s wall %7.2f s CPU\n", l, w, u + s }'
   echo "$wall" >> "$work/$label.walls"
 }
 
 summary() {
   sort -n "$work/$1.walls" | awk -v label="$1" -v target="$2" '
     { w[NR] = $1 }
-    END { printf "%-8s fastest %.2f s, median %.2f s (target %s s)\n", label, w[1], w[int((NR + 1) / 2)], target }'
+    END { printf "%-11s fastest %.2f s, median %.2f s (target %s s)\n", label, w[1], w[int((NR + 1) / 2)], target }'
 }
 
 for i in $(seq 1 "$runs"); do
@@ -54,10 +55,15 @@ for i in $(seq 1 "$runs"); do
   timed verify "$truce" verify --mission-key "$work/mission.key.pub" \
     "$work/run1/report/report.truce-bundle"
 done
+for i in $(seq 1 "$runs"); do
+  timed verify-full "$truce" verify --full --mission-key "$work/mission.key.pub" \
+    "$work/run1/report/report.truce-bundle"
+done
 echo
 summary process 10
 summary report 3
 summary verify 3
+summary verify-full -
 echo
 "$truce" score --truth "$sim/truth.json" --findings "$work/run1/violations.geojson" \
   --events "$work/run1/events.geojson" | head -12
