@@ -1432,11 +1432,7 @@ pub(crate) fn report(
         });
         let rest = (|| -> Result<()> {
             let previous_findings = match &previous_bytes {
-                Some(b) => truce_report::bundle::open(b)?
-                    .body()
-                    .and_then(|v| v["findings"].as_str().map(str::to_owned))
-                    .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
-                    .and_then(|v| v["features"].as_array().map(Vec::len)),
+                Some(b) => truce_report::bundle::open(b)?.findings_count(),
                 None => None,
             };
             let findings: serde_json::Value = serde_json::from_str(&findings_text)?;

@@ -289,6 +289,21 @@ fn a_newer_bundle_must_extend_the_older_log() {
     };
     let p = verify(&new, &opts(&old)).unwrap();
     assert!(p.is_empty(), "{p:?}");
+    // What a newer report reads of the older bundle, reading only the members it needs: its
+    // checkpoint (size as many envelopes as it holds) and how many findings it published.
+    let body: serde_json::Value = serde_json::from_slice(open(&old).unwrap().body_bytes).unwrap();
+    let (size, _) = open(&old).unwrap().checkpoint().unwrap();
+    assert_eq!(size as usize, body["entries"].as_array().unwrap().len());
+    let published: serde_json::Value =
+        serde_json::from_str(body["findings"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        open(&old).unwrap().findings_count(),
+        Some(published["features"].as_array().unwrap().len())
+    );
+    assert_eq!(
+        open(b"truce-bundle/2\n2\n{}sig").unwrap().findings_count(),
+        None
+    );
     // A log that rewrote history: the same observations but one early line left out.
     let forked_dir = tempfile::tempdir().unwrap();
     let mut forked_lines = all.clone();
