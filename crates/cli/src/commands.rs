@@ -1507,11 +1507,17 @@ pub(crate) fn verify_bundle(
         .map(|k| String::from_utf8_lossy(&k).trim().to_string());
     let previous = previous.map(read).transpose()?;
     let agreement = agreement.map(read).transpose()?;
-    // Without --full there is no association to follow: a few seconds in all.
+    // Without --full there is no association to follow: a spinner (a day's bundle takes a few
+    // seconds, three hours of heavy fire twenty).
     let bar = if full {
         count_bar("re-running the analysis: acoustic picks")
     } else {
-        ProgressBar::hidden()
+        let spinner = ProgressBar::new_spinner();
+        spinner.set_message(
+            "checking every signature and proof, and re-running the assessment from the published events",
+        );
+        spinner.enable_steady_tick(std::time::Duration::from_millis(120));
+        spinner
     };
     let problems = truce_report::bundle::verify_with_progress(
         &bytes,
