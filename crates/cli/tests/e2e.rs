@@ -537,6 +537,26 @@ fn process_locates_events_deterministically_and_keeps_the_quarantine() {
     let fc: serde_json::Value = serde_json::from_slice(&events).unwrap();
     let features = fc["features"].as_array().unwrap();
     assert!(features.len() > 50, "{} events", features.len());
+    // Every event has an id of its own (a radar track alone is two events, launch and impact,
+    // with the same evidence).
+    let ids: std::collections::BTreeSet<&str> = features
+        .iter()
+        .map(|f| f["properties"]["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids.len(), features.len(), "event ids repeat");
+    let radar_only_pair = features.iter().any(|f| {
+        let ev = f["properties"]["evidence"].as_array().unwrap();
+        f["properties"]["type"] == "impact"
+            && ev.len() == 1
+            && features.iter().any(|g| {
+                g["properties"]["type"] == "firing"
+                    && g["properties"]["evidence"].as_array().unwrap() == ev
+            })
+    });
+    assert!(
+        radar_only_pair,
+        "the small scenario has a track standing alone as two events"
+    );
     for f in features {
         let p = &f["properties"];
         assert!(p["type"] == "firing" || p["type"] == "impact");

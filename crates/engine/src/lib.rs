@@ -641,7 +641,7 @@ pub fn run_until(
     for e in &mut events {
         e.evidence.sort();
         e.evidence.dedup();
-        e.id = event_id(&e.evidence);
+        e.id = located_event_id(e.kind, &e.evidence);
     }
     events.sort_by(|a, b| a.time.cmp(&b.time).then(a.id.cmp(&b.id)));
     widen_for_neighbours(&mut events);
@@ -884,7 +884,22 @@ fn evidence_ref(e: &Evidence) -> EvidenceRef {
 
 /// Stable id: the first 16 hex digits of SHA-256 over the evidence leaf hashes in log order.
 pub fn event_id(evidence: &[EvidenceRef]) -> String {
+    id_of(Sha256::new(), evidence)
+}
+
+/// Stable id of a located event: [`event_id`] with its type (`firing`, `impact`) hashed first.
+/// A radar track alone is two events, its launch and its impact, with the same evidence: over
+/// the evidence alone they had one id (925 pairs of the day's 15,801 events).
+pub fn located_event_id(kind: EventKind, evidence: &[EvidenceRef]) -> String {
     let mut h = Sha256::new();
+    h.update(match kind {
+        EventKind::Firing => b"firing\n".as_slice(),
+        EventKind::Impact => b"impact\n".as_slice(),
+    });
+    id_of(h, evidence)
+}
+
+fn id_of(mut h: Sha256, evidence: &[EvidenceRef]) -> String {
     for e in evidence {
         h.update(e.leaf_hash.as_bytes());
         h.update(b"\n");

@@ -827,7 +827,7 @@ fn reassess(
     let events = truce_engine::parse_events(text).map_err(|e| vec![format!("{source}: {e}")])?;
     let mut problems = Vec::new();
     for e in &events {
-        if truce_engine::event_id(&e.evidence) != e.id {
+        if truce_engine::located_event_id(e.kind, &e.evidence) != e.id {
             problems.push(format!("{source}: {} is not the id of its evidence", e.id));
         }
         let wrong = e.evidence.iter().find(|r| {
