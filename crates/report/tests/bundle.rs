@@ -503,6 +503,23 @@ fn the_quick_check_reassesses_the_events_and_the_full_one_reruns_them() {
             .any(|x| x.contains(&id) && x.contains("not the id of its evidence")),
         "{p:?}"
     );
+    // An id another version of Truce would give (made by it, say): told as such too.
+    let t = edited(&bundle, &m, |b| {
+        edit_events(b, "events", |v| {
+            for f in v["features"].as_array_mut().unwrap() {
+                if is_it(f) {
+                    f["properties"]["id"] = "ev-0123456789abcdef".into();
+                }
+            }
+        });
+        b["truce_version"] = "0.0.1".into();
+    });
+    let p = check(&t, &m).unwrap();
+    assert!(
+        p.iter().any(|x| x.contains("not the id of its evidence"))
+            && p.iter().any(|x| x.contains("re-check it with 0.0.1")),
+        "{p:?}"
+    );
 
     // Events without the exact values the assessment reads: named, not misread.
     let t = edited(&bundle, &m, |b| {
