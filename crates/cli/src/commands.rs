@@ -1432,7 +1432,9 @@ pub(crate) fn report(
         });
         let rest = (|| -> Result<()> {
             let previous_findings = match &previous_bytes {
-                Some(b) => truce_report::bundle::open(b)?.findings_count(),
+                Some(b) => truce_report::bundle::open(b)?
+                    .findings()
+                    .and_then(|t| truce_report::html::counts(&t)),
                 None => None,
             };
             let findings: serde_json::Value = serde_json::from_str(&findings_text)?;

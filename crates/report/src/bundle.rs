@@ -410,20 +410,15 @@ impl Opened<'_> {
         checkpoint_of(head.log_key.as_deref(), head.checkpoint.as_deref())
     }
 
-    /// How many findings the body publishes (`None` when it does not read so); only that
+    /// The findings text the body publishes (`None` when it does not read so); only that
     /// member is read.
-    pub fn findings_count(&self) -> Option<usize> {
+    pub fn findings(&self) -> Option<String> {
         #[derive(serde::Deserialize)]
         struct Body {
             findings: String,
         }
-        #[derive(serde::Deserialize)]
-        struct Collection {
-            features: Vec<serde::de::IgnoredAny>,
-        }
         let body: Body = serde_json::from_slice(self.body_bytes).ok()?;
-        let c: Collection = serde_json::from_str(&body.findings).ok()?;
-        Some(c.features.len())
+        Some(body.findings)
     }
 }
 

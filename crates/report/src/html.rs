@@ -7,17 +7,57 @@ use std::fmt::Write as _;
 
 use serde_json::Value;
 
+/// Grades in the order the tables show them (FORMATS section 4).
+const GRADES: [&str; 3] = ["confirmed", "probable", "possible"];
+
 /// What the report shows.
 #[derive(Debug)]
 pub struct Inputs<'a> {
     pub agreement: &'a Value,
     pub findings: &'a Value,
     pub summary: &'a Value,
-    /// Findings count of the previous report, for the change column.
-    pub previous_findings: Option<usize>,
+    /// The previous report's findings by area and type ([`counts`] of its findings), for the
+    /// change columns.
+    pub previous_findings: Option<Counts>,
     pub checkpoint: &'a str,
     /// Sensors that reported themselves down: (sensor, down from, back at).
     pub sensors_down: &'a [(String, String, Option<String>)],
+}
+
+/// Findings counted by area (the party whose control area a finding is attributed to, or
+/// `unattributed`) and type.
+pub type Counts = BTreeMap<(String, String), usize>;
+
+/// The area a finding is counted under.
+fn area(party: Option<&str>) -> String {
+    party.unwrap_or("unattributed").to_string()
+}
+
+/// [`Counts`] of a published findings text (`violations.geojson`), reading only each finding's
+/// type and party (`None` when it does not read so): the previous report's, from its bundle.
+pub fn counts(findings_text: &str) -> Option<Counts> {
+    #[derive(serde::Deserialize)]
+    struct Collection {
+        features: Vec<Feature>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Feature {
+        properties: Properties,
+    }
+    #[derive(serde::Deserialize)]
+    struct Properties {
+        #[serde(rename = "type")]
+        kind: String,
+        #[serde(default)]
+        party: Option<String>,
+    }
+    let c: Collection = serde_json::from_str(findings_text).ok()?;
+    let mut out = Counts::new();
+    for f in c.features {
+        *out.entry((area(f.properties.party.as_deref()), f.properties.kind))
+            .or_default() += 1;
+    }
+    Some(out)
 }
 
 /// From `sensor_status` observations (payload JSON values, in log order): the periods each
@@ -251,7 +291,8 @@ pub fn html(inp: &Inputs<'_>) -> String {
     let mut by_party: BTreeMap<String, usize> = BTreeMap::new();
     let mut by_type: BTreeMap<String, usize> = BTreeMap::new();
     let mut by_hour: BTreeMap<String, usize> = BTreeMap::new();
-    let mut table: BTreeMap<(String, String, String), usize> = BTreeMap::new();
+    // By area and type: the count of each grade.
+    let mut table: BTreeMap<(String, String), BTreeMap<String, usize>> = BTreeMap::new();
     let mut withdrawal = Vec::new();
     for f in &features {
         let p = &f["properties"];
@@ -268,11 +309,9 @@ pub fn html(inp: &Inputs<'_>) -> String {
             + "h";
         *by_hour.entry(hour).or_default() += 1;
         *table
-            .entry((
-                kind.clone(),
-                party,
-                p["grade"].as_str().unwrap_or("").to_string(),
-            ))
+            .entry((area(p["party"].as_str()), kind.clone()))
+            .or_default()
+            .entry(p["grade"].as_str().unwrap_or("").to_string())
             .or_default() += 1;
         if kind == "weapon_in_withdrawal_zone" {
             withdrawal.push(*f);
@@ -292,23 +331,51 @@ pub fn html(inp: &Inputs<'_>) -> String {
         esc(meta["name"].as_str().unwrap_or("")),
         esc(inp.checkpoint)
     );
-    let change = match inp.previous_findings {
-        Some(n) => format!(
-            " (previous report: {n}; change {:+})",
-            features.len() as i64 - n as i64
-        ),
+    let previous = inp.previous_findings.as_ref();
+    let change = match previous {
+        Some(c) => {
+            let n: usize = c.values().sum();
+            format!(
+                " (previous report: {n}; change {:+})",
+                features.len() as i64 - n as i64
+            )
+        }
         None => String::new(),
     };
     let _ = write!(h, "<h2>Findings: {}{change}</h2>", features.len());
-    h.push_str("<table><tr><th>type</th><th>party</th><th>grade</th><th>count</th></tr>");
-    for ((k, p, g), n) in &table {
-        let _ = write!(
-            h,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{n}</td></tr>",
-            esc(k),
-            esc(p),
-            esc(g)
-        );
+    // In the manner of the OSCE monitoring mission's daily reports: counts by area and type,
+    // and the change from the previous period (rows that went to none included).
+    h.push_str("<p>By area (the control area a finding is attributed to) and type.</p><table><tr><th>area</th><th>type</th>");
+    for g in GRADES {
+        let _ = write!(h, "<th>{g}</th>");
+    }
+    h.push_str("<th>total</th>");
+    if previous.is_some() {
+        h.push_str("<th>previous</th><th>change</th>");
+    }
+    h.push_str("</tr>");
+    let mut rows: Vec<&(String, String)> = table.keys().collect();
+    rows.extend(previous.into_iter().flat_map(|c| c.keys()));
+    rows.sort();
+    rows.dedup();
+    for key in rows {
+        let grades = table.get(key);
+        let count = |g: &str| grades.and_then(|m| m.get(g)).copied().unwrap_or(0);
+        let total: usize = grades.map_or(0, |m| m.values().sum());
+        let _ = write!(h, "<tr><td>{}</td><td>{}</td>", esc(&key.0), esc(&key.1));
+        for g in GRADES {
+            let _ = write!(h, "<td>{}</td>", count(g));
+        }
+        let _ = write!(h, "<td>{total}</td>");
+        if let Some(c) = previous {
+            let before = c.get(key).copied().unwrap_or(0);
+            let _ = write!(
+                h,
+                "<td>{before}</td><td>{:+}</td>",
+                total as i64 - before as i64
+            );
+        }
+        h.push_str("</tr>");
     }
     h.push_str("</table><h2>Map</h2><p>Control areas, the ceasefire line (red) and each finding with its 95 % error ellipse (hover for details).</p>");
     h.push_str(&map(inp));
@@ -429,6 +496,53 @@ pub fn cot(findings: &Value) -> String {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    /// The table by area and type: each grade's count, the total, the previous report's count
+    /// and the change, with a row the previous report had and this one has not.
+    #[test]
+    fn findings_by_area_and_type_with_the_change() {
+        let f = |kind: &str, party: Option<&str>, grade: &str| {
+            json!({"type": "Feature", "geometry": {"type": "Point", "coordinates": [37.5, 48.0]},
+                "properties": {"type": kind, "party": party, "grade": grade,
+                "time": "2026-01-12T03:00:00Z", "evidence": []}})
+        };
+        let findings = json!({"type": "FeatureCollection", "features": [
+            f("firing", Some("A"), "confirmed"),
+            f("firing", Some("A"), "probable"),
+            f("firing", Some("A"), "confirmed"),
+            f("impact", None, "possible"),
+        ]});
+        let previous = counts(
+            &json!({"type": "FeatureCollection", "features": [
+                f("firing", Some("A"), "confirmed"),
+                f("firing", Some("B"), "possible"),
+            ]})
+            .to_string(),
+        )
+        .unwrap();
+        assert_eq!(previous.values().sum::<usize>(), 2);
+        let agreement = json!({"type": "FeatureCollection", "agreement": {"id": "t", "name": "t"}, "features": []});
+        let h = html(&Inputs {
+            agreement: &agreement,
+            findings: &findings,
+            summary: &json!({}),
+            previous_findings: Some(previous),
+            checkpoint: "c",
+            sensors_down: &[],
+        });
+        assert!(
+            h.contains("<h2>Findings: 4 (previous report: 2; change +2)</h2>"),
+            "{h}"
+        );
+        for row in [
+            "<tr><td>A</td><td>firing</td><td>2</td><td>1</td><td>0</td><td>3</td><td>1</td><td>+2</td></tr>",
+            "<tr><td>B</td><td>firing</td><td>0</td><td>0</td><td>0</td><td>0</td><td>1</td><td>-1</td></tr>",
+            "<tr><td>unattributed</td><td>impact</td><td>0</td><td>0</td><td>1</td><td>1</td><td>0</td><td>+1</td></tr>",
+        ] {
+            assert!(h.contains(row), "{row} missing");
+        }
+        assert!(counts("not json").is_none());
+    }
 
     #[test]
     fn down_periods_open_and_close() {
