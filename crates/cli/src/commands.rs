@@ -1396,7 +1396,7 @@ pub(crate) fn report(
         window.apply(&String::from_utf8(read(&dir.join("violations.geojson"))?)?)?;
     let all_events_text = String::from_utf8(read(&dir.join("events.geojson"))?)?;
     let events_text = window.apply(&all_events_text)?;
-    let windowed = window.from.is_some() || window.until.is_some();
+    let windowed = window.is_bounded();
     let summary: serde_json::Value = serde_json::from_slice(&read(&dir.join("summary.json"))?)?;
     let agreement_bytes = read(agreement)?;
     let registry_bytes = read(sensors)?;

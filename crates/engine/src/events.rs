@@ -1,5 +1,6 @@
 //! Events as GeoJSON (FORMATS section 4 shape).
 
+use std::borrow::Borrow;
 use std::collections::BTreeSet;
 
 use rayon::prelude::*;
@@ -350,19 +351,23 @@ fn finding_feature<'a>(
 
 /// The text of `events.geojson`: a FeatureCollection as `serde_json::to_string_pretty` prints
 /// one, with the features printed on all cores (`collection_text`).
-pub fn events_geojson_text(
-    events: &[Event],
+pub fn events_geojson_text<E: Borrow<Event> + Sync>(
+    events: &[E],
     registry: &SensorRegistry,
 ) -> Result<String, serde_json::Error> {
-    collection_text(events.par_iter().map(|e| feature(e, registry)))
+    collection_text(events.par_iter().map(|e| feature(e.borrow(), registry)))
 }
 
 /// The text of `violations.geojson`, as `events_geojson_text`.
-pub fn violations_geojson_text(
-    findings: &[crate::Finding],
+pub fn violations_geojson_text<F: Borrow<crate::Finding> + Sync>(
+    findings: &[F],
     registry: &SensorRegistry,
 ) -> Result<String, serde_json::Error> {
-    collection_text(findings.par_iter().map(|f| finding_feature(f, registry)))
+    collection_text(
+        findings
+            .par_iter()
+            .map(|f| finding_feature(f.borrow(), registry)),
+    )
 }
 
 /// A FeatureCollection of `features` as `serde_json::to_string_pretty` prints it (members in
@@ -463,7 +468,7 @@ mod tests {
         }
         assert_eq!(events_geojson_text(&back, &registry).unwrap(), text);
         assert!(
-            parse_events(&events_geojson_text(&[], &registry).unwrap())
+            parse_events(&events_geojson_text::<Event>(&[], &registry).unwrap())
                 .unwrap()
                 .is_empty()
         );

@@ -83,7 +83,7 @@ fn bundle_of(
 ) -> Vec<u8> {
     let a = analysis(store, sim);
     let registry = serde_json::to_vec(&sim.registry).unwrap();
-    let windowed = window.from.is_some() || window.until.is_some();
+    let windowed = window.is_bounded();
     make(&Parts {
         store,
         agreement: sim.agreement_json.as_bytes(),
