@@ -852,6 +852,9 @@ fn reassess(
                 e.id, r.leaf_index, r.kind, r.sensor, r.leaf_hash
             ));
         }
+        if let Some(why) = method_mismatch(e) {
+            problems.push(format!("{source}: {} {why}", e.id));
+        }
         if problems.len() >= 20 {
             break;
         }
@@ -916,6 +919,38 @@ fn reassess(
         findings_text.map_err(fail)? + "\n",
         events_text.map_err(fail)? + "\n",
     ))
+}
+
+/// How an event's method, fit and evidence disagree, if they do. The engine locates an event
+/// from acoustic picks (`acoustic`, with a fit over exactly the picks it cites), from radar
+/// tracks alone (`radar`, no fit), or from both (`acoustic+radar`); nothing else.
+fn method_mismatch(e: &truce_engine::Event) -> Option<String> {
+    let picks = e
+        .evidence
+        .iter()
+        .filter(|r| r.kind == "acoustic_pick")
+        .count();
+    let tracks = e
+        .evidence
+        .iter()
+        .filter(|r| r.kind == "radar_track")
+        .count();
+    let others = e.evidence.len() - picks - tracks;
+    let fitted = e.fit.map(|(n, _, _)| n);
+    let consistent = others == 0
+        && match e.method.as_str() {
+            "acoustic" => picks > 0 && tracks == 0 && fitted == Some(picks),
+            "radar" => picks == 0 && tracks > 0 && fitted.is_none(),
+            "acoustic+radar" => picks > 0 && tracks > 0 && fitted == Some(picks),
+            _ => false,
+        };
+    (!consistent).then(|| {
+        format!(
+            "says it was located by {} from {} picks, but cites {picks} acoustic picks, {tracks} radar tracks and {others} other envelopes",
+            e.method,
+            fitted.map_or("no".to_string(), |n| n.to_string()),
+        )
+    })
 }
 
 /// Name the first feature that differs between the published and the re-run text.

@@ -519,6 +519,25 @@ fn the_quick_check_reassesses_the_events_and_the_full_one_reruns_them() {
         "{p:?}"
     );
 
+    // The event claims a pick more in its fit than it cites: its method and evidence disagree.
+    let t = edited(&bundle, &m, |b| {
+        edit_events(b, "events", |v| {
+            for f in v["features"].as_array_mut().unwrap() {
+                if is_it(f) {
+                    let n = &mut f["properties"]["picks"];
+                    *n = (n.as_u64().unwrap_or(0) + 1).into();
+                    f["properties"]["method"] = "acoustic".into();
+                }
+            }
+        })
+    });
+    let p = check(&t, &m).unwrap();
+    assert!(
+        p.iter()
+            .any(|x| x.contains(&id) && x.contains("says it was located by")),
+        "{p:?}"
+    );
+
     // Events without the exact values the assessment reads: named, not misread.
     let t = edited(&bundle, &m, |b| {
         edit_events(b, "events", |v| {
