@@ -15,8 +15,11 @@
 //! of the log up to that checkpoint (so the analysis can be re-run), the inclusion proofs of
 //! every envelope the findings cite (each tree node they use stored once), a consistency proof
 //! from the previous bundle's checkpoint when there is one, and the findings and events as
-//! published (exact text). The mission's signature reuses the checkpoint note format: size =
-//! body length, root = SHA-256 of the body.
+//! published (exact text; with a time window, also the whole log's events). The mission's
+//! signature reuses the checkpoint note format: size = body length, root = SHA-256 of the body.
+//!
+//! [`verify`] checks the signatures, the tree, every proof and every envelope, then re-runs the
+//! assessment from the published events (or, with `full`, the whole analysis) and compares.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 

@@ -2,8 +2,9 @@
 //! re-check it offline, bit for bit.
 //!
 //! - [`analyse`]: the engine's run on evidence-log entries and the exact text of
-//!   `events.geojson` and `violations.geojson`; `truce process` and [`bundle::verify`] both call
-//!   it, so that a re-run is byte for byte the published one;
+//!   `events.geojson` and `violations.geojson`; `truce process` and [`bundle::verify`] with
+//!   `full` both run it, so that a re-run is byte for byte the published one (without `full`,
+//!   `verify` re-runs the assessment alone from the published events);
 //! - [`bundle`]: the signed bundle (format, building, offline verification);
 //! - [`html`]: the self-contained HTML report, KML and Cursor-on-Target exports.
 
