@@ -1060,6 +1060,12 @@ fn score(
             say!("  {what:<32}{n:>8}   share {share:.3}");
         }
     }
+    if !s.missed_by.is_empty() {
+        say!("detectable violations missed, by class and what radars saw of each end:");
+        for (what, n) in &s.missed_by {
+            say!("  {what:<48}{n:>8}");
+        }
+    }
     if let Some(e) = &s.events {
         say!(
             "events:               {:>8}   matched {:>8}   precision {:.3}",

@@ -189,6 +189,11 @@ pub struct Score {
     /// total is the recall; these say how much of it the radars make easy.
     #[serde(default)]
     pub by_radar: BTreeMap<String, usize>,
+    /// Detectable violations not found, by weapon class and what radars reported of the
+    /// round's launch and impact ("mlrs: launch untracked, impact tracked"), or by type for
+    /// sightings: where the recall is lost.
+    #[serde(default)]
+    pub missed_by: BTreeMap<String, usize>,
     /// Events against sources, when events were scored too (`score_events`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub events: Option<EventScore>,
@@ -519,6 +524,28 @@ pub fn score(truth: &Truth, findings: &[Finding]) -> Score {
         if let (true, Some(kind)) = (v.detectable, kind) {
             *s.by_radar.entry((*kind).to_owned()).or_default() += 1;
         }
+    }
+    let shots: BTreeMap<&str, &Shot> = truth.shots.iter().map(|s| (s.id.as_str(), s)).collect();
+    for (v, _) in truth
+        .violations
+        .iter()
+        .zip(&found)
+        .filter(|(v, f)| v.detectable && !**f)
+    {
+        let seen = |n: usize| if n > 0 { "tracked" } else { "untracked" };
+        let key = match v.id.as_deref().and_then(|id| shots.get(id)) {
+            Some(shot) if v.kind == "firing" => format!(
+                "{}: launch {}, impact {}",
+                serde_json::to_value(shot.weapon_class)
+                    .ok()
+                    .and_then(|c| c.as_str().map(str::to_owned))
+                    .unwrap_or_default(),
+                seen(shot.radar_launch),
+                seen(shot.radar_impact)
+            ),
+            _ => v.kind.clone(),
+        };
+        *s.missed_by.entry(key).or_default() += 1;
     }
     s.precision = ratio(s.matched_findings, s.findings);
     s.recall = ratio(s.found, s.truth);
@@ -962,6 +989,35 @@ mod tests {
         let s = score(&truth, &[]);
         assert_eq!(s.by_radar["untracked alone"], 2);
         assert_eq!(s.by_radar.values().sum::<usize>(), 4);
+        // With nothing found, every detectable violation is missed, told by class and ends.
+        let missed = |s: &Score| -> Vec<(String, usize)> {
+            s.missed_by.iter().map(|(k, n)| (k.clone(), *n)).collect()
+        };
+        assert_eq!(
+            missed(&s),
+            vec![
+                (
+                    "artillery_ge100: launch untracked, impact tracked".to_string(),
+                    1
+                ),
+                (
+                    "artillery_ge100: launch untracked, impact untracked".to_string(),
+                    3
+                ),
+                ("buffer_zone_presence".to_string(), 1),
+                ("firing".to_string(), 1),
+            ]
+        );
+        // A finding where and when they all are: one of them is found, the rest still missed.
+        let found = Finding {
+            kind: "firing".into(),
+            point: LatLon::new(48.0, 37.0),
+            time: UtcNanos(0),
+            party: Some("A".into()),
+            ellipse95: None,
+        };
+        let s = score(&truth, &[found]);
+        assert_eq!(s.missed_by.values().sum::<usize>(), 5, "{:?}", s.missed_by);
     }
 
     /// An end is isolated when no other round's end is within 2 km and 10 s; a round's own
