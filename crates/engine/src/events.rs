@@ -172,6 +172,21 @@ fn feature<'a>(e: &'a Event, registry: &SensorRegistry) -> Feature<EventProperti
     )
 }
 
+/// A GeoJSON FeatureCollection read for its features' `properties` only, as `P` (members of
+/// `P` it does not name are skipped): how published events and findings are read back.
+#[derive(Debug, serde::Deserialize)]
+pub struct FeatureProperties<P> {
+    /// The features, each its properties.
+    pub features: Vec<PropertiesOf<P>>,
+}
+
+/// One feature of a [`FeatureProperties`].
+#[derive(Debug, serde::Deserialize)]
+pub struct PropertiesOf<P> {
+    /// Its properties.
+    pub properties: P,
+}
+
 /// Why a published `events.geojson` could not be read back into events.
 #[derive(Debug, thiserror::Error)]
 pub enum EventsError {
@@ -193,14 +208,6 @@ pub enum EventsError {
 /// for publishing ([`feature`] prints them the same again). `truce verify` re-runs the
 /// assessment from these.
 pub fn parse_events(text: &str) -> Result<Vec<Event>, EventsError> {
-    #[derive(serde::Deserialize)]
-    struct Collection {
-        features: Vec<Feature>,
-    }
-    #[derive(serde::Deserialize)]
-    struct Feature {
-        properties: Properties,
-    }
     #[derive(serde::Deserialize)]
     struct Properties {
         id: String,
@@ -230,7 +237,7 @@ pub fn parse_events(text: &str) -> Result<Vec<Event>, EventsError> {
         lon_deg: f64,
         cov_m2: [f64; 3],
     }
-    let c: Collection = serde_json::from_str(text)?;
+    let c: FeatureProperties<Properties> = serde_json::from_str(text)?;
     c.features
         .into_iter()
         .map(|f| {

@@ -25,7 +25,10 @@ use truce_locate::{
 };
 use truce_model::{Observation, ObservationBody, SensorRegistry, Signal, UtcNanos, WeaponClass};
 
-pub use events::{EventsError, events_geojson_text, parse_events, violations_geojson_text};
+pub use events::{
+    EventsError, FeatureProperties, PropertiesOf, events_geojson_text, parse_events,
+    violations_geojson_text,
+};
 pub use findings::{Finding, Sighting};
 
 /// One accepted observation and where it sits in the evidence log.

@@ -37,21 +37,14 @@ fn area(party: Option<&str>) -> String {
 /// type and party (`None` when it does not read so): the previous report's, from its bundle.
 pub fn counts(findings_text: &str) -> Option<Counts> {
     #[derive(serde::Deserialize)]
-    struct Collection {
-        features: Vec<Feature>,
-    }
-    #[derive(serde::Deserialize)]
-    struct Feature {
-        properties: Properties,
-    }
-    #[derive(serde::Deserialize)]
     struct Properties {
         #[serde(rename = "type")]
         kind: String,
         #[serde(default)]
         party: Option<String>,
     }
-    let c: Collection = serde_json::from_str(findings_text).ok()?;
+    let c: truce_engine::FeatureProperties<Properties> =
+        serde_json::from_str(findings_text).ok()?;
     let mut out = Counts::new();
     for f in c.features {
         *out.entry((area(f.properties.party.as_deref()), f.properties.kind))
