@@ -562,6 +562,9 @@ const SHARE_WEIGHT: f64 = 0.1;
 /// Past every key.
 const MAX_KEY: Key = (i64::MAX, u64::MAX);
 
+/// Before every key.
+const MIN_KEY: Key = (i64::MIN, 0);
+
 /// What the search started by a pick decided (`View::decide`), for `Stream::apply`.
 enum Outcome {
     /// Too few stations could have heard the pick's source: no search was made.
@@ -637,7 +640,17 @@ impl<'v> View<'v, '_> {
     fn seen(&self, station: usize, r: std::ops::RangeInclusive<Key>) -> &'v [Key] {
         let lo = (*r.start()).max((self.key.0, self.key.1.saturating_add(1)));
         let hi = (*r.end()).min(self.hi);
+        if lo > hi {
+            return &[];
+        }
         self.s.by_station[station].range(lo..=hi)
+    }
+
+    /// If there is no key at all at `station` in `lo..=hi`, the open range of keys around it
+    /// in which this search sees none: between the station's neighbouring keys, unbounded past
+    /// the keys it does not see (its own and older, or later than `hi`).
+    fn gap(&self, station: usize, lo: Key, hi: Key) -> Option<(Key, Key)> {
+        gap_in(&self.s.by_station[station].0, (self.key, self.hi), lo, hi)
     }
 
     /// Whether `station` had any pick (pending, taken or set aside) in `lo..=hi` seconds that
@@ -1125,6 +1138,32 @@ impl View<'_, '_> {
         sta: [f64; 3],
         src: [f64; 3],
     ) -> Option<((i64, u64), &Pick)> {
+        let (lo, hi) = reach_keys(t, self.reach(k, m));
+        self.unique_in(station, phase, t, k, m, sta, src, lo..=hi)
+            .flatten()
+    }
+
+    /// How far from its predicted arrival `unique` looks for a pick, seconds: no pick is further
+    /// than `k` of its combined sigmas at the largest pick sigma let in (a nanosecond more for
+    /// the keys' rounding); the exact test is `unique_in`'s.
+    fn reach(&self, k: f64, m: f64) -> f64 {
+        k * hyp(m, self.max_sigma_s) + 1e-9
+    }
+
+    /// `unique` among the keys `r` (`reach`'s), or `None` when this search sees no key there at
+    /// all: then it sees none in any range within `r` either.
+    #[allow(clippy::too_many_arguments)]
+    fn unique_in(
+        &self,
+        station: usize,
+        phase: Phase,
+        t: f64,
+        k: f64,
+        m: f64,
+        sta: [f64; 3],
+        src: [f64; 3],
+        r: std::ops::RangeInclusive<Key>,
+    ) -> Option<Option<((i64, u64), &Pick)>> {
         /// Two picks whose normalised residuals differ by less than this are equally likely.
         /// Measured (session 15; precision / recall of detectable violations, event F1): the
         /// day 2.0: 0.980 / 0.914, 0.909; 1.5: 0.977 / 0.923, 0.913; 1.0: 0.972 / 0.933,
@@ -1134,16 +1173,13 @@ impl View<'_, '_> {
         /// a few sigmas off, rounds kept more of their own picks and left fewer to blur the
         /// next round's evidence. Precision stays above its target (0.97) either way.
         const AMBIGUOUS_SIGMAS: f64 = 1.0;
-        // No pick is further than k of its combined sigmas at the largest pick sigma let in
-        // (a nanosecond more for the keys' rounding); the exact test follows.
-        let reach = k * hyp(m, self.max_sigma_s) + 1e-9;
-        let lo = (key_time(t - reach), 0);
-        let hi = (key_time(t + reach), u64::MAX);
+        let mut keys = self.keys(station, r).peekable();
+        keys.peek()?;
         let mut best: Option<(f64, (i64, u64), &Pick)> = None;
         let mut second = f64::INFINITY;
         // The back azimuth from the station to the source, computed once if a pick has one.
         let mut predicted_deg: Option<f64> = None;
-        for key in self.keys(station, lo..=hi) {
+        for key in keys {
             let Some(q) = self.pending.get(key) else {
                 continue;
             };
@@ -1168,8 +1204,10 @@ impl View<'_, '_> {
                 }
             }
         }
-        let (z, key, q) = best?;
-        (second - z >= AMBIGUOUS_SIGMAS).then_some((key, q))
+        let Some((z, key, q)) = best else {
+            return Some(None);
+        };
+        Some((second - z >= AMBIGUOUS_SIGMAS).then_some((key, q)))
     }
 
     /// What the pick `key` starts: a search for the event that explains it.
@@ -1182,7 +1220,7 @@ impl View<'_, '_> {
         let slow = a.medium.slowest_mps();
         // The earliest compatible pick at each neighbouring station: the seeds.
         let neighbours = &a.neighbours[p.station];
-        let mut early: Vec<(f64, usize, Key)> = Vec::new();
+        let mut early: Vec<(f64, usize, Key)> = Vec::with_capacity(neighbours.len());
         for &(s, d) in neighbours {
             let lo = (key_time(p.time_s - cfg.slack_s), 0);
             let hi = (key_time(p.time_s + d / slow + cfg.slack_s), u64::MAX);
@@ -1513,8 +1551,10 @@ impl View<'_, '_> {
                 }
                 // The picks for this hypothesis: p, and the nearest pick at each neighbour.
                 let src = frame.source(x[0], x[1], x[2]);
-                let mut keys: Vec<Option<(i64, u64)>> = vec![None];
-                let mut group: Vec<&Pick> = vec![p];
+                let mut keys: Vec<Option<(i64, u64)>> = Vec::with_capacity(lookups.len());
+                let mut group: Vec<&Pick> = Vec::with_capacity(lookups.len());
+                keys.push(None);
+                group.push(p);
                 arrivals(x, src, 1.0, &mut |key, q, _, _| {
                     keys.push(Some(key));
                     group.push(q);
@@ -1648,8 +1688,11 @@ impl View<'_, '_> {
     ) -> (Vec<Option<(i64, u64)>>, Vec<&'s Pick>) {
         let a = self.assoc;
         let k = a.config.locator.inlier_sigmas;
-        let mut keys = vec![None];
-        let mut group = vec![p];
+        // Sized for every station at once: growing them showed in the allocator's time.
+        let mut keys = Vec::with_capacity(lookups.len());
+        let mut group = Vec::with_capacity(lookups.len());
+        keys.push(None);
+        group.push(p);
         for &(s, sta) in lookups {
             for &ph in a.medium.phases() {
                 if s == p.station && ph == p.phase {
@@ -1950,8 +1993,18 @@ impl View<'_, '_> {
             hyp(p.sigma_s, m_p),
             [g_p[0], g_p[1]],
         );
-        // (station, phase, station in the frame, travel time, gradient, model sigma)
-        let mut todo: Vec<(usize, Phase, [f64; 3], f64, [f64; 3], f64)> = Vec::new();
+        // (station, phase, station in the frame, travel time, gradient, model sigma, and the
+        // last open key range where the station had no pick, with the reach then)
+        #[allow(clippy::type_complexity)]
+        let mut todo: Vec<(
+            usize,
+            Phase,
+            [f64; 3],
+            f64,
+            [f64; 3],
+            f64,
+            Option<(Key, Key, f64)>,
+        )> = Vec::with_capacity(around.lookups.len() * a.medium.phases().len());
         for &(s, sta) in &around.lookups {
             for &ph in a.medium.phases() {
                 if s == p.station && ph == p.phase {
@@ -1965,27 +2018,58 @@ impl View<'_, '_> {
                     tt,
                     g,
                     crate::locator::model_sigma(&cfg.locator, tt),
+                    None,
                 ));
             }
         }
-        let mut keys = vec![None];
-        let mut group = vec![p];
+        let mut keys = Vec::with_capacity(todo.len() + 1);
+        let mut group = Vec::with_capacity(todo.len() + 1);
+        keys.push(None);
+        group.push(p);
         loop {
             let x = crate::linalg::solve_spd(&n, &b)?;
             let c = crate::linalg::inverse_spd(&n)?;
             let mut added: Vec<(Key, &'s Pick, f64, [f64; 3], f64)> = Vec::new();
-            todo.retain(|&(s, ph, sta, tt, g, m)| {
+            todo.retain_mut(|(s, ph, sta, tt, g, m, empty)| {
+                let (s, ph, sta, tt, g, m) = (*s, *ph, *sta, *tt, *g, *m);
+                let t = x[2] + tt + g[0] * x[0] + g[1] * x[1];
+                // Most stations have no pick near a round's arrival, and the arrival moves
+                // little as the round is gathered: a station whose whole reach is still in the
+                // gap between its keys where it was last looked at is not searched again (the
+                // view does not change). Its reach only shrinks as rows are added (the inverse
+                // of a growing normal matrix), so the last one, a millionth wider for rounding,
+                // bounds it without working it out; the nanosecond margins cover the keys'
+                // rounding. The same result; with the gaps, 8 % fewer instructions in the association
+                // (callgrind, two hours of the day).
+                if let Some((left, right, w)) = *empty
+                    && within_gap(t, w * (1.0 + 1e-6), (left, right))
+                {
+                    return true;
+                }
                 let v = [g[0], g[1], 1.0];
                 let var: f64 = (0..3)
                     .map(|i| (0..3).map(|j| v[i] * c[i][j] * v[j]).sum::<f64>())
                     .sum();
-                let t = x[2] + tt + g[0] * x[0] + g[1] * x[1];
-                match self.unique(s, ph, t, k, (var.max(0.0) + m * m).sqrt(), sta, src) {
-                    Some((key, q)) => {
+                let m_all = (var.max(0.0) + m * m).sqrt();
+                let w = self.reach(k, m_all);
+                let (lo, hi) = reach_keys(t, w);
+                if let Some((left, right, _)) = *empty
+                    && left < lo
+                    && hi < right
+                {
+                    *empty = Some((left, right, w));
+                    return true;
+                }
+                if let Some((left, right)) = self.gap(s, lo, hi) {
+                    *empty = Some((left, right, w));
+                    return true;
+                }
+                match self.unique_in(s, ph, t, k, m_all, sta, src, lo..=hi) {
+                    Some(Some((key, q))) => {
                         added.push((key, q, tt, g, m));
                         false
                     }
-                    None => true,
+                    _ => true,
                 }
             });
             if added.is_empty() {
@@ -2266,6 +2350,33 @@ const CHI2_2_95: f64 = 5.991;
 /// value here comes near, costs about 7 % of the association in libm, and is not correctly
 /// rounded alike on every platform; a square root is (IEEE 754), so the same inputs give the
 /// same bits on any machine.
+/// [`View::gap`] in the sorted keys `v` for a search that sees the keys in `seen` (after its
+/// first, up to its last).
+fn gap_in(v: &[Key], (after, last): (Key, Key), lo: Key, hi: Key) -> Option<(Key, Key)> {
+    let i = v.partition_point(|x| *x < lo);
+    let right = match v.get(i) {
+        Some(&k) if k <= hi => return None,
+        Some(&k) if k <= last => k,
+        _ => MAX_KEY,
+    };
+    let left = match i.checked_sub(1).map(|j| v[j]) {
+        Some(k) if k > after => k,
+        _ => MIN_KEY,
+    };
+    Some((left, right))
+}
+
+/// Whether every key within `w` seconds of `t` (or of less) is strictly between `left` and
+/// `right`, told from the times alone: the nanosecond margins cover the keys' rounding.
+fn within_gap(t: f64, w: f64, (left, right): (Key, Key)) -> bool {
+    (t - w) * 1e9 > left.0 as f64 + 1.0 && (t + w) * 1e9 < right.0 as f64 - 1.0
+}
+
+/// The keys within `w` seconds of `t`.
+fn reach_keys(t: f64, w: f64) -> (Key, Key) {
+    ((key_time(t - w), 0), (key_time(t + w), u64::MAX))
+}
+
 fn hyp(a: f64, b: f64) -> f64 {
     (a * a + b * b).sqrt()
 }
@@ -2454,7 +2565,7 @@ fn refine3(
 
 #[cfg(test)]
 mod tests {
-    use super::{Key, Keys, Pending, Phase, Pick, key_time};
+    use super::{Key, Keys, Pending, Phase, Pick, gap_in, key_time, reach_keys, within_gap};
     use proptest::prelude::*;
 
     proptest! {
@@ -2482,6 +2593,58 @@ mod tests {
             }
             let want: Vec<Key> = keys.iter().copied().filter(|k| lo <= *k && *k <= hi).collect();
             prop_assert_eq!(set.range(lo..=hi), &want[..]);
+        }
+    }
+
+    proptest! {
+        // The edge cases are a few in a hundred: many cases (a tenth of a second).
+        #![proptest_config(ProptestConfig::with_cases(8192))]
+
+        /// A gap is found exactly when no key is in the range, holds the range, and holds no
+        /// key that the search sees.
+        #[test]
+        fn a_gap_holds_no_key_the_search_sees(
+            mut keys in proptest::collection::vec((0i64..20, 0u64..6), 0..40),
+            lo in (0i64..22, 0u64..7),
+            span in 0i64..6,
+            after in (0i64..22, 0u64..7),
+            last in (0i64..22, 0u64..7),
+            pick in proptest::option::of((0usize..40, 0usize..40)),
+        ) {
+            keys.sort();
+            keys.dedup();
+            // Often what the search sees starts or ends at a key.
+            let (after, last) = match pick {
+                Some((a, b)) if !keys.is_empty() => (keys[a % keys.len()], keys[b % keys.len()]),
+                _ => (after, last),
+            };
+            let hi = (lo.0 + span, u64::MAX);
+            let lo = (lo.0, 0);
+            let sees = |k: &Key| after < *k && *k <= last;
+            match gap_in(&keys, (after, last), lo, hi) {
+                None => prop_assert!(keys.iter().any(|k| lo <= *k && *k <= hi)),
+                Some((left, right)) => {
+                    prop_assert!(left < lo && hi < right);
+                    prop_assert!(!keys.iter().any(|k| sees(k) && left < *k && *k < right));
+                }
+            }
+        }
+
+        /// What the times say is within a gap is, in keys, for any reach up to the one given:
+        /// the gap's ends a few nanoseconds either side of the reach's.
+        #[test]
+        fn within_a_gap_by_the_times_is_within_it_by_the_keys(
+            t in 0.0f64..1e5,
+            w in 0.0f64..2.0,
+            share in prop_oneof![Just(1.0), 0.0f64..=1.0],
+            ends in (-3i64..=3, -3i64..=3),
+            ids in (0u64..3, 0u64..3),
+        ) {
+            let gap = ((key_time(t - w) + ends.0, ids.0), (key_time(t + w) + ends.1, ids.1));
+            if within_gap(t, w, gap) {
+                let (lo, hi) = reach_keys(t, w * share);
+                prop_assert!(gap.0 < lo && hi < gap.1);
+            }
         }
     }
 
