@@ -1145,73 +1145,66 @@ fn process(
         .iter()
         .map(|f| fs::read(f).with_context(|| format!("cannot read {}", f.display())))
         .collect::<Result<Vec<_>>>()?;
-    // The analysis starts at once, on the envelopes the log will hold if every signature
-    // verifies, beside ingest (whose work is checking the signatures) and on its own threads,
-    // so that each takes the cores the other leaves idle. It is stopped as soon as ingest's
-    // log falls behind what was expected (a bad signature), and kept only if the log came out
-    // the same, envelope for envelope; otherwise the log's own entries are analysed after it.
+    // Each input is parsed once (on all cores), for ingest and for the analysis. The analysis
+    // starts at once, on the envelopes the log will hold if every signature verifies, beside
+    // ingest (whose work is checking the signatures) and on its own threads, so that each takes
+    // the cores the other leaves idle. It is stopped as soon as ingest's log falls behind what
+    // was expected (a bad signature), and kept only if the log came out the same, envelope for
+    // envelope; otherwise the log's own entries are analysed after it.
     let bars = MultiProgress::new();
     let bar = bars.add(count_bar("associating and locating acoustic picks"));
     let progress = |done: usize, all: usize| {
         bar.set_length(all as u64);
         bar.set_position(done as u64);
     };
+    let parsed: Vec<truce_ingest::ParsedEnvelopes<'_>> = inputs
+        .iter()
+        .map(|bytes| truce_ingest::parse_input(&keyring, bytes))
+        .collect();
+    let expected = truce_ingest::expected_envelopes(&parsed);
+    // Per input, where its expected envelopes' lines end.
+    let mut ends: Vec<Vec<usize>> = vec![Vec::new(); inputs.len()];
+    for e in &expected {
+        ends[e.input].push(e.end);
+    }
+    let envelopes: Vec<&[u8]> = expected.iter().map(|e| e.envelope).collect();
+    // The payloads as ingest parsed them, as the analysis would parse the log.
+    let observations: Vec<truce_engine::Evidence> = expected
+        .into_iter()
+        .enumerate()
+        .map(|(i, e)| truce_engine::Evidence {
+            leaf_index: i as u64,
+            leaf_hash: truce_log::hex(&e.leaf),
+            observation: e.observation,
+        })
+        .collect();
     let ingest_pool = rayon::ThreadPoolBuilder::new()
         .thread_name(|i| format!("ingest-{i}"))
         .build()?;
-    // Per input, where its expected envelopes' lines end (once they are known).
-    let ends: std::sync::OnceLock<Vec<Vec<usize>>> = std::sync::OnceLock::new();
     let stop = std::sync::atomic::AtomicBool::new(false);
-    let (ingested, (envelopes, early)) = std::thread::scope(|scope| {
+    let (ingested, early) = std::thread::scope(|scope| {
         let early = scope.spawn(|| {
-            let slices: Vec<&[u8]> = inputs.iter().map(Vec::as_slice).collect();
-            let expected = truce_ingest::expected_envelopes(&keyring, &slices);
-            let mut by_input: Vec<Vec<usize>> = vec![Vec::new(); inputs.len()];
-            for e in &expected {
-                by_input[e.input].push(e.end);
-            }
-            let _ = ends.set(by_input);
-            let envelopes: Vec<&[u8]> = expected.iter().map(|e| e.envelope).collect();
-            // Parsed once, by ingest's own parser, as the analysis would parse the log.
-            let observations = expected
-                .into_iter()
-                .enumerate()
-                .map(|(i, e)| truce_engine::Evidence {
-                    leaf_index: i as u64,
-                    leaf_hash: truce_log::hex(&e.leaf),
-                    observation: e.observation,
-                })
-                .collect();
-            let early = truce_report::analyse_evidence_until(
+            truce_report::analyse_evidence_until(
                 agreement.clone(),
                 &registry,
                 observations,
                 &progress,
                 &stop,
-            );
-            (envelopes, early)
+            )
         });
         let ingested = ingest_pool.install(|| -> Result<f64> {
-            for (k, (file, bytes)) in files.iter().zip(&inputs).enumerate() {
+            for (k, (file, input)) in files.iter().zip(parsed).enumerate() {
                 let name = file.display().to_string();
-                let file_bar = bars.add(progress_bar(bytes.len() as u64, &name));
-                let s = store.ingest(
-                    &keyring,
-                    &name,
-                    bytes,
-                    &IngestOptions::default(),
-                    &mut |p| {
-                        file_bar.set_position(p.bytes_done);
-                        // The log so far must be the expected envelopes so far.
-                        if let Some(ends) = ends.get() {
-                            let logged = ends[..k].iter().map(Vec::len).sum::<usize>()
-                                + ends[k].partition_point(|&e| e as u64 <= p.bytes_done);
-                            if p.log_size != logged as u64 {
-                                stop.store(true, std::sync::atomic::Ordering::Relaxed);
-                            }
-                        }
-                    },
-                )?;
+                let file_bar = bars.add(progress_bar(inputs[k].len() as u64, &name));
+                let s = store.ingest_parsed(&name, input, &IngestOptions::default(), &mut |p| {
+                    file_bar.set_position(p.bytes_done);
+                    // The log so far must be the expected envelopes so far.
+                    let logged = ends[..k].iter().map(Vec::len).sum::<usize>()
+                        + ends[k].partition_point(|&e| e as u64 <= p.bytes_done);
+                    if p.log_size != logged as u64 {
+                        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+                    }
+                })?;
                 file_bar.finish_and_clear();
                 merge(&mut total, &s);
             }

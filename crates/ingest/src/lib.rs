@@ -42,7 +42,8 @@ pub use quarantine::QuarantineRecord;
 pub use reason::Reason;
 pub use store::{
     Expected, IngestOptions, IngestSummary, ParsedEnvelopes, Progress, Recheck, Store, StoreConfig,
-    StoreError, StoreVerifyReport, expected_envelopes, parse_envelopes, recheck_envelopes,
+    StoreError, StoreVerifyReport, expected_envelopes, parse_envelopes, parse_input,
+    recheck_envelopes,
 };
 
 /// Longest line accepted, in bytes (without the newline). FORMATS says "at most 64 KiB"; the

@@ -377,11 +377,62 @@ impl Store {
         opts: &IngestOptions,
         progress: &mut dyn FnMut(Progress),
     ) -> Result<IngestSummary, StoreError> {
+        let lines = split_lines(input);
+        self.ingest_lines(
+            keyring,
+            source,
+            &lines,
+            input.len(),
+            |group| parse_group(keyring, group),
+            opts,
+            progress,
+        )
+    }
+
+    /// [`Store::ingest`] of an input parsed already ([`parse_input`]), which is not parsed
+    /// again: `truce process` parses its inputs once for ingest and for the analysis it starts
+    /// beside it ([`expected_envelopes`]). The same decisions, records and log.
+    pub fn ingest_parsed(
+        &mut self,
+        source: &str,
+        input: ParsedEnvelopes<'_>,
+        opts: &IngestOptions,
+        progress: &mut dyn FnMut(Progress),
+    ) -> Result<IngestSummary, StoreError> {
+        let ParsedEnvelopes {
+            keyring,
+            lines,
+            parsed,
+        } = input;
+        let len = lines.last().map_or(0, |l| l.end);
+        let mut parsed = parsed.into_iter();
+        self.ingest_lines(
+            keyring,
+            source,
+            &lines,
+            len,
+            |group| parsed.by_ref().take(group.len()).collect(),
+            opts,
+            progress,
+        )
+    }
+
+    /// Ingest `lines` (of an input of `len` bytes) in groups, each parsed by `parse`.
+    #[allow(clippy::too_many_arguments)]
+    fn ingest_lines<'a>(
+        &mut self,
+        keyring: &Keyring,
+        source: &str,
+        lines: &[Line<'a>],
+        len: usize,
+        mut parse: impl FnMut(&[Line<'a>]) -> Vec<Result<Parsed<'a>, Refusal>>,
+        opts: &IngestOptions,
+        progress: &mut dyn FnMut(Progress),
+    ) -> Result<IngestSummary, StoreError> {
         let mut summary = IngestSummary {
             log_size_before: self.evidence.size(),
             ..IngestSummary::default()
         };
-        let lines = split_lines(input);
         let small = opts.verify_batch.max(1);
         // Large batches while signatures are good (a day's 200,000 in batches of 512 took 18 %
         // less CPU than in batches of 64), small ones after a group with a bad one: a failed
@@ -389,7 +440,7 @@ impl Store {
         // signatures are as common as one a large batch.
         let mut batch = opts.clean_batch.max(small);
         for group in lines.chunks(opts.group_lines.max(1)) {
-            let (checked, all_good) = check_group(keyring, group, batch, small);
+            let (checked, all_good) = check_group(keyring, parse(group), group, batch, small);
             batch = if all_good {
                 opts.clean_batch.max(small)
             } else {
@@ -420,7 +471,7 @@ impl Store {
             let done = group.last().map_or(0, |l| l.end);
             progress(Progress {
                 bytes_done: done as u64,
-                bytes_total: input.len() as u64,
+                bytes_total: len as u64,
                 accepted: summary.accepted,
                 rejected: summary.rejected(),
                 log_size: self.evidence.size(),
@@ -520,35 +571,31 @@ pub struct Expected<'a> {
     pub observation: Observation,
 }
 
-/// The envelopes a new store would log from `inputs` (files, in order) if every signature
-/// verified: the same parsing and in-order rules as [`Store::ingest`], without the signatures
-/// (most of ingest's work) and without writing anything. `truce process` starts the analysis
-/// on these while ingest checks the signatures, and keeps it only if the log came out the same
-/// (a bad signature is the only way it can differ).
-pub fn expected_envelopes<'a>(keyring: &Keyring, inputs: &[&'a [u8]]) -> Vec<Expected<'a>> {
+/// The envelopes a new store would log from `inputs` (files, in order, parsed by
+/// [`parse_input`]) if every signature verified: the same parsing and in-order rules as
+/// [`Store::ingest`], without the signatures (most of ingest's work) and without writing
+/// anything; the payloads are copies. `truce process` starts the analysis on these while
+/// ingest checks the signatures, and keeps it only if the log came out the same (a bad
+/// signature is the only way it can differ).
+pub fn expected_envelopes<'a>(inputs: &[ParsedEnvelopes<'a>]) -> Vec<Expected<'a>> {
     let mut seqs: HashMap<String, SensorSeqs> = HashMap::new();
     let mut out = Vec::new();
     for (k, input) in inputs.iter().enumerate() {
-        let lines = split_lines(input);
-        let parsed: Vec<Option<(String, Hash, Observation)>> = lines
-            .par_iter()
-            .map(|line| {
-                let p = parse_line(keyring, line).ok()?;
-                Some((p.jws.kid, p.leaf, p.obs.ok()?))
-            })
-            .collect();
-        for (line, p) in lines.iter().zip(parsed) {
-            if let Some((kid, leaf, observation)) = p
-                && rules(keyring, &seqs, &kid, &observation).is_ok()
+        for (line, p) in input.lines.iter().zip(&input.parsed) {
+            if let Ok(p) = p
+                && let Ok(observation) = &p.obs
+                && rules(input.keyring, &seqs, &p.jws.kid, observation).is_ok()
                 && line.bytes.len() <= truce_log::MAX_ENTRY_LEN
             {
-                seqs.entry(kid).or_default().add(observation.seq);
+                seqs.entry(p.jws.kid.clone())
+                    .or_default()
+                    .add(observation.seq);
                 out.push(Expected {
                     envelope: line.bytes,
                     input: k,
                     end: line.end,
-                    leaf,
-                    observation,
+                    leaf: p.leaf,
+                    observation: observation.clone(),
                 });
             }
         }
@@ -593,8 +640,8 @@ pub fn recheck_envelopes(keyring: &Keyring, envelopes: &[impl AsRef<[u8]> + Sync
 /// Signatures per batch verification in [`ParsedEnvelopes::signatures`].
 const RECHECK_BATCH: usize = 4096;
 
-/// Envelopes parsed as ingest parses lines (see [`recheck_envelopes`]), their signatures not
-/// yet checked: a caller can read the payloads while the signatures are checked.
+/// Envelopes parsed as ingest parses lines (see [`recheck_envelopes`], [`parse_input`]), their
+/// signatures not yet checked: a caller can read the payloads while the signatures are checked.
 pub struct ParsedEnvelopes<'a> {
     keyring: &'a Keyring,
     lines: Vec<Line<'a>>,
@@ -629,6 +676,18 @@ pub fn parse_envelopes<'a>(
             }
         })
         .collect();
+    let parsed = parse_group(keyring, &lines);
+    ParsedEnvelopes {
+        keyring,
+        lines,
+        parsed,
+    }
+}
+
+/// Parse the lines of a file as [`Store::ingest`] does (on all cores), for
+/// [`Store::ingest_parsed`] and [`expected_envelopes`].
+pub fn parse_input<'a>(keyring: &'a Keyring, input: &'a [u8]) -> ParsedEnvelopes<'a> {
+    let lines = split_lines(input);
     let parsed = parse_group(keyring, &lines);
     ParsedEnvelopes {
         keyring,
@@ -803,11 +862,11 @@ type Checked = Result<Passed, Refusal>;
 /// Also says whether every signature verified.
 fn check_group(
     keyring: &Keyring,
+    parsed: Vec<Result<Parsed<'_>, Refusal>>,
     group: &[Line<'_>],
     batch: usize,
     small: usize,
 ) -> (Vec<Checked>, bool) {
-    let parsed = parse_group(keyring, group);
     let (ok_sig, all_good) = verify_group(keyring, &parsed, batch, small);
     (classify(parsed, group, ok_sig), all_good)
 }

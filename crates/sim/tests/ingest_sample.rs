@@ -252,7 +252,8 @@ fn expected_envelopes_are_the_log_when_every_signature_verifies() {
             summary.rejected() >= 20,
             "the other refusals are still there: {summary:?}"
         );
-        let expected = truce_ingest::expected_envelopes(&keyring, &[input]);
+        let expected =
+            truce_ingest::expected_envelopes(&[truce_ingest::parse_input(&keyring, input)]);
         let envelopes: Vec<&[u8]> = expected.iter().map(|e| e.envelope).collect();
         assert_eq!(store.evidence().holds_exactly(&envelopes), same);
         if same {
@@ -269,6 +270,46 @@ fn expected_envelopes_are_the_log_when_every_signature_verifies() {
                 assert_eq!(observation, x.observation);
             }
         }
+    }
+}
+
+/// An input parsed once for `truce process` (`parse_input`) is ingested as if ingest had
+/// parsed it: the same summary, log and quarantine, in groups of every size (the parse is
+/// handed out a group at a time).
+#[test]
+fn ingesting_a_parsed_input_is_ingesting_it() {
+    let s = sample();
+    let keyring = Keyring::new(&s.registry).unwrap();
+    for group_lines in [1, 3, 8192] {
+        let opts = IngestOptions {
+            group_lines,
+            ..IngestOptions::default()
+        };
+        let run = |parsed: bool| {
+            let dir = tempfile::tempdir().unwrap();
+            let mut store = Store::open_or_create(dir.path(), None).unwrap();
+            let mut seen = Vec::new();
+            let mut progress = |p: truce_ingest::Progress| seen.push((p.bytes_done, p.log_size));
+            let summary = if parsed {
+                let input = truce_ingest::parse_input(&keyring, &s.jwsl);
+                store.ingest_parsed("in", input, &opts, &mut progress)
+            } else {
+                store.ingest(&keyring, "in", &s.jwsl, &opts, &mut progress)
+            }
+            .unwrap();
+            let log = store.evidence();
+            let entries = log.entries(0, log.size()).unwrap();
+            let quarantine = store.quarantine();
+            let refused = quarantine.entries(0, quarantine.size()).unwrap();
+            (format!("{summary:?}"), seen, entries, refused)
+        };
+        let (plain, parsed) = (run(false), run(true));
+        assert!(
+            plain.3.len() >= 20,
+            "the sample's refusals: {}",
+            plain.3.len()
+        );
+        assert_eq!(plain, parsed, "groups of {group_lines}");
     }
 }
 
