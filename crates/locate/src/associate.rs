@@ -2039,8 +2039,8 @@ impl View<'_, '_> {
                 // view does not change). Its reach only shrinks as rows are added (the inverse
                 // of a growing normal matrix), so the last one, a millionth wider for rounding,
                 // bounds it without working it out; the nanosecond margins cover the keys'
-                // rounding. The same result; with the gaps, 8 % fewer instructions in the association
-                // (callgrind, two hours of the day).
+                // rounding. The same result; with the gaps, 8 % fewer instructions in the
+                // association (callgrind, two hours of the day).
                 if let Some((left, right, w)) = *empty
                     && within_gap(t, w * (1.0 + 1e-6), (left, right))
                 {
