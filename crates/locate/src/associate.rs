@@ -1112,11 +1112,7 @@ impl View<'_, '_> {
         // The nearest by the key's time (the pick's, in nanoseconds) is the answer when it has
         // the phase, as it has in a medium of one phase; the picks are looked up only then.
         let tk = key_time(t);
-        let near = if self.skip.is_empty() {
-            nearest_key(self.seen(station, lo..=hi), tk)?
-        } else {
-            keys.clone().min_by_key(|k| (k.0 - tk).abs())?
-        };
+        let near = keys.clone().min_by_key(|k| (k.0 - tk).abs())?;
         if let Some(q) = self.pending.get(near)
             && q.phase == phase
         {
@@ -2376,24 +2372,6 @@ fn within_gap(t: f64, w: f64, (left, right): (Key, Key)) -> bool {
     (t - w) * 1e9 > left.0 as f64 + 1.0 && (t + w) * 1e9 < right.0 as f64 - 1.0
 }
 
-/// The first of the sorted `keys` whose time is nearest to `tk` (what a scan for the least
-/// distance gives), found on either side of where `tk` would go rather than by a scan: the
-/// trial sources' lookups ask for windows of seconds, which hold many keys in heavy fire.
-fn nearest_key(keys: &[Key], tk: i64) -> Option<&Key> {
-    let i = keys.partition_point(|k| k.0 < tk);
-    let before = i.checked_sub(1).map(|mut j| {
-        // The first of the keys of that time.
-        while j > 0 && keys[j - 1].0 == keys[j].0 {
-            j -= 1;
-        }
-        &keys[j]
-    });
-    match (before, keys.get(i)) {
-        (Some(a), Some(b)) => Some(if tk - a.0 <= b.0 - tk { a } else { b }),
-        (a, b) => a.or(b),
-    }
-}
-
 /// The keys within `w` seconds of `t`.
 fn reach_keys(t: f64, w: f64) -> (Key, Key) {
     ((key_time(t - w), 0), (key_time(t + w), u64::MAX))
@@ -2587,9 +2565,7 @@ fn refine3(
 
 #[cfg(test)]
 mod tests {
-    use super::{
-        Key, Keys, Pending, Phase, Pick, gap_in, key_time, nearest_key, reach_keys, within_gap,
-    };
+    use super::{Key, Keys, Pending, Phase, Pick, gap_in, key_time, reach_keys, within_gap};
     use proptest::prelude::*;
 
     proptest! {
@@ -2652,18 +2628,6 @@ mod tests {
                     prop_assert!(!keys.iter().any(|k| sees(k) && left < *k && *k < right));
                 }
             }
-        }
-
-        /// The nearest key found by halving is the one a scan for the least distance finds.
-        #[test]
-        fn the_nearest_key_is_the_first_of_least_distance(
-            mut keys in proptest::collection::vec((0i64..30, 0u64..4), 0..30),
-            tk in -2i64..32,
-        ) {
-            keys.sort();
-            keys.dedup();
-            let scan = keys.iter().min_by_key(|k| (k.0 - tk).abs());
-            prop_assert_eq!(nearest_key(&keys, tk), scan);
         }
 
         /// What the times say is within a gap is, in keys, for any reach up to the one given:
