@@ -1140,7 +1140,6 @@ impl View<'_, '_> {
     ) -> Option<((i64, u64), &Pick)> {
         let (lo, hi) = reach_keys(t, self.reach(k, m));
         self.unique_in(station, phase, t, k, m, sta, src, lo..=hi)
-            .flatten()
     }
 
     /// How far from its predicted arrival `unique` looks for a pick, seconds: no pick is further
@@ -1150,8 +1149,7 @@ impl View<'_, '_> {
         k * hyp(m, self.max_sigma_s) + 1e-9
     }
 
-    /// `unique` among the keys `r` (`reach`'s), or `None` when this search sees no key there at
-    /// all: then it sees none in any range within `r` either.
+    /// `unique` among the keys `r` (`reach`'s, worked out by a caller that has it).
     #[allow(clippy::too_many_arguments)]
     fn unique_in(
         &self,
@@ -1163,7 +1161,7 @@ impl View<'_, '_> {
         sta: [f64; 3],
         src: [f64; 3],
         r: std::ops::RangeInclusive<Key>,
-    ) -> Option<Option<((i64, u64), &Pick)>> {
+    ) -> Option<((i64, u64), &Pick)> {
         /// Two picks whose normalised residuals differ by less than this are equally likely.
         /// Measured (session 15; precision / recall of detectable violations, event F1): the
         /// day 2.0: 0.980 / 0.914, 0.909; 1.5: 0.977 / 0.923, 0.913; 1.0: 0.972 / 0.933,
@@ -1173,13 +1171,11 @@ impl View<'_, '_> {
         /// a few sigmas off, rounds kept more of their own picks and left fewer to blur the
         /// next round's evidence. Precision stays above its target (0.97) either way.
         const AMBIGUOUS_SIGMAS: f64 = 1.0;
-        let mut keys = self.keys(station, r).peekable();
-        keys.peek()?;
         let mut best: Option<(f64, (i64, u64), &Pick)> = None;
         let mut second = f64::INFINITY;
         // The back azimuth from the station to the source, computed once if a pick has one.
         let mut predicted_deg: Option<f64> = None;
-        for key in keys {
+        for key in self.keys(station, r) {
             let Some(q) = self.pending.get(key) else {
                 continue;
             };
@@ -1204,10 +1200,8 @@ impl View<'_, '_> {
                 }
             }
         }
-        let Some((z, key, q)) = best else {
-            return Some(None);
-        };
-        Some((second - z >= AMBIGUOUS_SIGMAS).then_some((key, q)))
+        let (z, key, q) = best?;
+        (second - z >= AMBIGUOUS_SIGMAS).then_some((key, q))
     }
 
     /// What the pick `key` starts: a search for the event that explains it.
@@ -2065,11 +2059,11 @@ impl View<'_, '_> {
                     return true;
                 }
                 match self.unique_in(s, ph, t, k, m_all, sta, src, lo..=hi) {
-                    Some(Some((key, q))) => {
+                    Some((key, q)) => {
                         added.push((key, q, tt, g, m));
                         false
                     }
-                    _ => true,
+                    None => true,
                 }
             });
             if added.is_empty() {
