@@ -587,9 +587,13 @@ pub fn expected_envelopes<'a>(inputs: &[ParsedEnvelopes<'a>]) -> Vec<Expected<'a
                 && rules(input.keyring, &seqs, &p.jws.kid, observation).is_ok()
                 && line.bytes.len() <= truce_log::MAX_ENTRY_LEN
             {
-                seqs.entry(p.jws.kid.clone())
-                    .or_default()
-                    .add(observation.seq);
+                match seqs.get_mut(&p.jws.kid) {
+                    Some(known) => known.add(observation.seq),
+                    None => seqs
+                        .entry(p.jws.kid.clone())
+                        .or_default()
+                        .add(observation.seq),
+                }
                 out.push(Expected {
                     envelope: line.bytes,
                     input: k,
@@ -676,23 +680,23 @@ pub fn parse_envelopes<'a>(
             }
         })
         .collect();
-    let parsed = parse_group(keyring, &lines);
-    ParsedEnvelopes {
-        keyring,
-        lines,
-        parsed,
-    }
+    ParsedEnvelopes::of(keyring, lines)
 }
 
 /// Parse the lines of a file as [`Store::ingest`] does (on all cores), for
 /// [`Store::ingest_parsed`] and [`expected_envelopes`].
 pub fn parse_input<'a>(keyring: &'a Keyring, input: &'a [u8]) -> ParsedEnvelopes<'a> {
-    let lines = split_lines(input);
-    let parsed = parse_group(keyring, &lines);
-    ParsedEnvelopes {
-        keyring,
-        lines,
-        parsed,
+    ParsedEnvelopes::of(keyring, split_lines(input))
+}
+
+impl<'a> ParsedEnvelopes<'a> {
+    fn of(keyring: &'a Keyring, lines: Vec<Line<'a>>) -> Self {
+        let parsed = parse_group(keyring, &lines);
+        ParsedEnvelopes {
+            keyring,
+            lines,
+            parsed,
+        }
     }
 }
 
