@@ -63,8 +63,8 @@ enum Command {
         #[command(subcommand)]
         command: KeygenCommand,
     },
-    /// Ingest, log, locate (and later assess): writes events.geojson, violations.geojson,
-    /// quarantine.jsonl and summary.json into --out.
+    /// Ingest, log, locate and assess against the agreement: writes events.geojson,
+    /// violations.geojson, quarantine.jsonl and summary.json into --out.
     Process {
         /// Agreement (GeoJSON).
         #[arg(long)]
