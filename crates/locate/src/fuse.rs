@@ -59,7 +59,8 @@ pub fn gate(a: &Fix, b: &Fix) -> f64 {
 }
 
 /// Fuse two fixes of one source (information-weighted mean). Times are averaged likewise
-/// weighted by the positional information (a proxy; radar and acoustic times agree closely).
+/// weighted by the positional information, a proxy for callers that know no time errors (the
+/// engine, which knows them, weights the times by their own variances).
 pub fn fuse(a: &Fix, b: &Fix) -> Option<Fix> {
     let f = Enu::new(a.pos, 0.0);
     let vb = f.to_enu(b.pos, 0.0);
