@@ -1087,6 +1087,11 @@ fn score(
             e.isolated_error_over_crb,
             e.isolated
         );
+        say!(
+            "event ellipse coverage: {:.3} over {} ellipses (0.95 is honest)",
+            e.ellipse_coverage,
+            e.with_ellipse
+        );
         for (what, (n, found)) in &e.by_source {
             let recall = if *n == 0 {
                 0.0
