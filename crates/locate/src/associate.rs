@@ -63,6 +63,10 @@ pub struct AssocConfig {
     /// rounds to make up its evidence, or one three or more `Hint`s of one kind fix): the
     /// place itself is already proven by the salvo.
     pub min_salvo_round_evidence: f64,
+    /// The same in the second pass (`Associator::with_hints`): a round from a salvo's place
+    /// among the picks the hints' rounds left, whose rate of chance picks is that of what
+    /// was left, not of all that was heard.
+    pub min_rest_salvo_round_evidence: f64,
     /// Longest gap between a salvo's rounds, seconds: a round later than this after the
     /// place's last located one is judged as any repeat is (`min_repeat_evidence`); a round on
     /// the time of one of a salvo's hints is always a salvo's round.
@@ -102,6 +106,7 @@ impl AssocConfig {
             // Earthquakes and explosions seldom repeat from one place within minutes.
             min_repeat_evidence: f64::INFINITY,
             min_salvo_round_evidence: f64::INFINITY,
+            min_rest_salvo_round_evidence: f64::INFINITY,
             salvo_gap_s: 0.0,
             min_known_evidence: f64::INFINITY,
             salvo_reach: 0.0,
@@ -135,6 +140,7 @@ impl AssocConfig {
             // Earthquakes and explosions seldom repeat from one place within minutes.
             min_repeat_evidence: f64::INFINITY,
             min_salvo_round_evidence: f64::INFINITY,
+            min_rest_salvo_round_evidence: f64::INFINITY,
             salvo_gap_s: 0.0,
             min_known_evidence: f64::INFINITY,
             salvo_reach: 0.0,
@@ -171,6 +177,7 @@ impl AssocConfig {
             silent_station_cost: SILENT_STATION_COST,
             min_repeat_evidence: 17.0,
             min_salvo_round_evidence: 8.0,
+            min_rest_salvo_round_evidence: 16.0,
             salvo_gap_s: 4.0,
             min_known_evidence: 15.0,
             repeat_memory_s: 120.0,
@@ -358,15 +365,52 @@ impl Associator {
         rayon::scope(|_| {
             let total = picks.len();
             let mut s = self.stream();
-            s.run_batch(picks, progress, stop)?;
+            if s.relay.is_none() {
+                s.run_batch(picks, progress, stop)?;
+                progress(total, total);
+                return Some(s.out);
+            }
+            // Two passes: told as the first half of the way and the second.
+            let half = total / 2;
+            s.run_batch(picks, &|done, _| progress(done / 2, total), stop)?;
+            let rest = s.hand_over(i64::MAX);
+            let Relay {
+                mut second,
+                set_aside,
+                ..
+            } = s.relay.take()?;
+            let n = rest.len().max(1);
+            second.run_batch(
+                rest,
+                &|done, _| progress(half + done * (total - half) / n, total),
+                stop,
+            )?;
             progress(total, total);
-            Some(s.out)
+            Some(merged(s.out, second.out, set_aside))
         })
     }
 
     /// A streaming session.
     pub fn stream(&self) -> Stream<'_> {
+        if self.hints.is_empty() {
+            return self.pass(Pass::Only);
+        }
+        let mut first = self.pass(Pass::Hints);
+        first.relay = Some(Relay {
+            second: Box::new(self.pass(Pass::Rest)),
+            left: Vec::new(),
+            claimed: vec![Vec::new(); self.stations.len()],
+            set_aside: Vec::new(),
+            places: Vec::new(),
+        });
+        first
+    }
+
+    fn pass(&self, pass: Pass) -> Stream<'_> {
         Stream {
+            pass,
+            prior: Vec::new(),
+            relay: None,
             assoc: self,
             pending: Pending::default(),
             by_station: vec![Keys::default(); self.stations.len()],
@@ -411,6 +455,125 @@ pub struct Stream<'a> {
     out: Association,
     /// Picks in `out.events`.
     in_events: usize,
+    /// Which pass this stream is.
+    pass: Pass,
+    /// In the second pass: the first pass's rounds, as places, in order of origin time.
+    prior: Vec<Prior>,
+    /// In the first pass: the second, and what is on its way there.
+    relay: Option<Relay<'a>>,
+}
+
+/// Which pass a stream is. With hints (`Associator::with_hints`) the association runs in two:
+/// the first takes only rounds from the hints' places (the rounds another sensor located), the
+/// second searches the picks the first left in full (the hints' places included), with the
+/// first's rounds as places to look for later rounds. The tracked rounds' picks are then never
+/// the seeds or the candidates of a search from scratch, most of such searches' work in a
+/// salvo: the day's `truce process` a fifth faster, as many rounds found (docs/decisions,
+/// session 18).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Pass {
+    /// The only pass: no hints.
+    Only,
+    /// The first of two: rounds from the hints' places only.
+    Hints,
+    /// The second of two.
+    Rest,
+}
+
+/// A round the first pass found, as a place for the second (`Stream::prior`).
+#[derive(Debug, Clone, Copy)]
+struct Prior {
+    place: Recent,
+    /// Its origin time and place, as `Stream::located` holds them.
+    located: (f64, LatLon),
+    /// The origin time of the first later round the first pass found at the same place
+    /// (infinite if none): a search from then on sees that one instead, as `remember` replaces
+    /// a place by its latest round.
+    next_same: f64,
+}
+
+/// The first pass's hand-over to the second (`Pass::Hints`). A pick the first pass left goes on
+/// once no later decision of the first pass can bear on it, in time order, so that the second
+/// pass is fed the same picks in the same order streaming or in batch; and a round the first
+/// pass found is a place for the second before any search there may look for it.
+#[derive(Debug)]
+struct Relay<'a> {
+    second: Box<Stream<'a>>,
+    /// Picks the first pass left, not yet handed on.
+    left: Vec<Pick>,
+    /// Per station, the picks the first pass's rounds took (time, sigma, phase), in time order,
+    /// as far back as `beside_claimed` looks.
+    claimed: Vec<Vec<(f64, f64, Phase)>>,
+    /// Picks left beside a claimed one (`beside_claimed`): not searched again.
+    set_aside: Vec<Pick>,
+    /// Rounds the first pass found since the last hand-over, as places.
+    places: Vec<Recent>,
+}
+
+/// A pick the first pass left within this many combined sigmas of one its rounds took at the
+/// same station is set aside, not searched again: beside a tracked round's arrival it is that
+/// round's sound picked twice, or another round's lost in it, and in the second pass such
+/// leftovers line up into rounds 100-300 m off the tracked ones (docs/decisions, session 17).
+const SET_ASIDE_SIGMAS: f64 = 2.0;
+
+impl Relay<'_> {
+    /// Note the picks a first-pass round took.
+    fn claim(&mut self, picks: &[Pick]) {
+        for q in picks {
+            if let Some(c) = self.claimed.get_mut(q.station) {
+                let at = c.partition_point(|x| x.0 <= q.time_s);
+                c.insert(at, (q.time_s, q.sigma_s, q.phase));
+            }
+        }
+    }
+
+    /// Whether a round of the first pass took a pick of `p`'s station and phase within
+    /// `SET_ASIDE_SIGMAS` combined sigmas of it (and within `reach` seconds, what the
+    /// hand-over leaves time for).
+    fn beside_claimed(&self, p: &Pick, reach: f64) -> bool {
+        let Some(c) = self.claimed.get(p.station) else {
+            return false;
+        };
+        let lo = c.partition_point(|x| x.0 < p.time_s - reach);
+        c[lo..]
+            .iter()
+            .take_while(|x| x.0 <= p.time_s + reach)
+            .any(|&(t, sigma, phase)| {
+                phase == p.phase && (t - p.time_s).abs() <= SET_ASIDE_SIGMAS * hyp(sigma, p.sigma_s)
+            })
+    }
+}
+
+/// Picks in time order, then by station and log index (the order both passes hand them on in).
+fn pick_order(a: &Pick, b: &Pick) -> std::cmp::Ordering {
+    a.time_s
+        .total_cmp(&b.time_s)
+        .then(a.station.cmp(&b.station))
+        .then(a.evidence.cmp(&b.evidence))
+}
+
+/// The two passes' association as one: events in order of their first pick, the picks no
+/// round took (the second pass's and those set aside) in time order.
+fn merged(first: Association, second: Association, set_aside: Vec<Pick>) -> Association {
+    let mut events = first.events;
+    events.extend(second.events);
+    events.sort_by(|a, b| {
+        match (a.picks.first(), b.picks.first()) {
+            (Some(x), Some(y)) => pick_order(x, y),
+            _ => a.picks.len().cmp(&b.picks.len()),
+        }
+        .then(a.origin_s.total_cmp(&b.origin_s))
+    });
+    let mut unassociated = second.unassociated;
+    unassociated.extend(set_aside);
+    unassociated.sort_by(pick_order);
+    let mut refused = first.refused;
+    refused.extend(second.refused);
+    Association {
+        events,
+        unassociated,
+        refused,
+    }
 }
 
 /// Where a search started by a pick looks: its frame (at the pick's station), weather, locator
@@ -598,6 +761,9 @@ struct View<'v, 'a> {
     hi: Key,
     skip: Vec<Key>,
     recent_from: f64,
+    /// The time of the search's own pick: the first pass's rounds a search in the second sees
+    /// are those before it (`Stream::prior_in`).
+    until: f64,
     /// Whether the search spreads its own work over the cores (it runs alone).
     fan_out: bool,
     /// In a batch (`Stream::run_batch`): the index of the first search that found something so
@@ -662,17 +828,34 @@ impl<'v> View<'v, '_> {
             .is_empty()
     }
 
-    /// The recent places this search may look at, oldest first.
+    /// The recent places this search may look at, oldest first: none in the first of two
+    /// passes (it looks only at the hints' places); in the second, its own and then the first
+    /// pass's rounds before the search's pick, each the latest of its place.
     fn recent(&self) -> impl DoubleEndedIterator<Item = &'v Recent> + '_ {
-        self.s
-            .recent
-            .iter()
-            .filter(|r| r.origin_s >= self.recent_from)
+        let s: &'v Stream<'_> = self.s;
+        let own: &'v [Recent] = if s.pass == Pass::Hints {
+            &[]
+        } else {
+            &s.recent
+        };
+        own.iter().filter(|r| r.origin_s >= self.recent_from).chain(
+            s.prior_in(self.recent_from, self.until)
+                .iter()
+                .filter(|p| p.next_same >= self.until)
+                .map(|p| &p.place),
+        )
     }
 
-    /// The events located that this search may look at (origin time, place).
+    /// The events located that this search may look at (origin time, place): in the second
+    /// pass, the first pass's too, up to the search's pick (and `SAME_TIME_S` after: a round
+    /// at its time is the same source).
     fn located(&self) -> impl Iterator<Item = &'v (f64, LatLon)> + '_ {
-        self.s.located.iter().filter(|l| l.0 >= self.recent_from)
+        let s: &'v Stream<'_> = self.s;
+        s.located.iter().filter(|l| l.0 >= self.recent_from).chain(
+            s.prior_in(self.recent_from, self.until + SAME_TIME_S)
+                .iter()
+                .map(|p| &p.located),
+        )
     }
 
     /// The same view without the picks `keys`.
@@ -683,6 +866,7 @@ impl<'v> View<'v, '_> {
             hi: self.hi,
             skip: self.skip.iter().chain(keys).copied().collect(),
             recent_from: self.recent_from,
+            until: self.until,
             fan_out: self.fan_out,
             cancel: self.cancel,
         }
@@ -855,6 +1039,63 @@ impl Stream<'_> {
                 break;
             }
         }
+        if self.relay.is_some() {
+            // Every pick older than both the oldest pending and the refusal horizon is
+            // decided for good; what the first pass left a window before that goes on.
+            let decided = self
+                .pending
+                .first_key()
+                .map_or(horizon, |k| k.0.min(horizon));
+            let rest = self.hand_over(decided.saturating_sub(key_time(self.assoc.window_s())));
+            if let Some(relay) = &mut self.relay {
+                for p in rest {
+                    relay.second.push(p);
+                }
+            }
+        }
+    }
+
+    /// In the first of two passes: the picks it left with times before `cut` (nanoseconds),
+    /// in time order, to go on to the second pass, less those set aside; the rounds found so
+    /// far become the second pass's places first. A round is found by the time the first pass
+    /// has decided its first pick, which is before its origin time plus a window, and a pick
+    /// is taken by then too: so with `cut` a window before what is decided, the second pass's
+    /// searches (a window behind its newest pick) see every round and claim they would in batch.
+    fn hand_over(&mut self, cut: i64) -> Vec<Pick> {
+        let Some(relay) = &mut self.relay else {
+            return Vec::new();
+        };
+        let window = self.assoc.window_s();
+        relay.left.append(&mut self.out.unassociated);
+        for place in relay.places.drain(..) {
+            relay.second.add_prior(place);
+        }
+        relay.left.sort_by(pick_order);
+        let n = relay.left.partition_point(|p| key_time(p.time_s) < cut);
+        let mut rest = Vec::with_capacity(n);
+        let left: Vec<Pick> = relay.left.drain(..n).collect();
+        for p in left {
+            if relay.beside_claimed(&p, window) {
+                relay.set_aside.push(p);
+            } else {
+                rest.push(p);
+            }
+        }
+        if cut < i64::MAX {
+            // What no later hand-over looks back to.
+            let forget = cut as f64 * 1e-9 - 2.0 * window;
+            for c in &mut relay.claimed {
+                let old = c.partition_point(|x| x.0 < forget);
+                if old >= 64 {
+                    c.drain(..old);
+                }
+            }
+            let a = self.assoc;
+            relay
+                .second
+                .forget_prior(forget - a.config.repeat_memory_s - 2.0 * window);
+        }
+        rest
     }
 
     /// Why `p` cannot be taken, if it cannot.
@@ -899,12 +1140,76 @@ impl Stream<'_> {
         while !self.pending.is_empty() {
             self.process_oldest();
         }
-        self.out
+        let rest = self.hand_over(i64::MAX);
+        match self.relay.take() {
+            None => self.out,
+            Some(relay) => {
+                let Relay {
+                    mut second,
+                    set_aside,
+                    ..
+                } = relay;
+                for p in rest {
+                    second.push(p);
+                }
+                merged(self.out, second.finish(), set_aside)
+            }
+        }
     }
 
-    /// Picks currently held (for memory checks).
+    /// Picks currently held (for memory checks), in both passes and between them.
     pub fn pending_len(&self) -> usize {
         self.pending.len()
+            + self
+                .relay
+                .as_ref()
+                .map_or(0, |r| r.left.len() + r.second.pending_len())
+    }
+
+    /// The first pass's rounds with origin times in `lo..hi` (`Pass::Rest`).
+    fn prior_in(&self, lo: f64, hi: f64) -> &[Prior] {
+        if self.prior.is_empty() {
+            return &[];
+        }
+        let a = self.prior.partition_point(|p| p.located.0 < lo);
+        let b = self.prior.partition_point(|p| p.located.0 < hi);
+        &self.prior[a..b.max(a)]
+    }
+
+    /// A round of the first pass, as a place (`Pass::Rest`), in order of origin time, hiding
+    /// the place's earlier rounds from the searches after it (`Prior::next_same`).
+    fn add_prior(&mut self, place: Recent) {
+        let same = |a: &Recent, b: &Recent| {
+            maybe_within(a.pos, b.pos, SAME_PLACE_M) && distance_m(a.pos, b.pos) < SAME_PLACE_M
+        };
+        let t = place.origin_s;
+        let at = self.prior.partition_point(|p| p.located.0 <= t);
+        let next_same = self.prior[at..]
+            .iter()
+            .find(|p| p.located.0 > t && same(&p.place, &place))
+            .map_or(f64::INFINITY, |p| p.located.0);
+        for p in &mut self.prior[..at] {
+            if p.located.0 < t && p.next_same > t && same(&p.place, &place) {
+                p.next_same = t;
+            }
+        }
+        self.prior.insert(
+            at,
+            Prior {
+                place,
+                located: (t, place.pos),
+                next_same,
+            },
+        );
+    }
+
+    /// Forget the first pass's rounds before `before` (origin time): no search looks back to
+    /// them any more.
+    fn forget_prior(&mut self, before: f64) {
+        let old = self.prior.partition_point(|p| p.located.0 < before);
+        if old >= 64 {
+            self.prior.drain(..old);
+        }
     }
 
     fn take(&mut self, key: (i64, u64)) -> Option<Pick> {
@@ -924,15 +1229,18 @@ impl Stream<'_> {
     /// How the stream looks to a search started by the pending pick `key` when the picks up to
     /// `hi` have arrived: as if every older pick had been taken already.
     fn view(&self, key: Key, hi: Key) -> View<'_, '_> {
-        let recent_from = self.pending.get(&key).map_or(f64::NEG_INFINITY, |p| {
-            p.time_s - self.assoc.config.repeat_memory_s - self.assoc.window_s()
-        });
+        let until = self
+            .pending
+            .get(&key)
+            .map_or(f64::NEG_INFINITY, |p| p.time_s);
+        let recent_from = until - self.assoc.config.repeat_memory_s - self.assoc.window_s();
         View {
             s: self,
             key,
             hi,
             skip: Vec::new(),
             recent_from,
+            until,
             fan_out: true,
             cancel: None,
         }
@@ -958,6 +1266,10 @@ impl Stream<'_> {
                 match what {
                     Found::Rest(picks) => self.out.unassociated.extend(picks),
                     Found::Event(place, event) => {
+                        if let Some(relay) = &mut self.relay {
+                            relay.claim(&event.picks);
+                            relay.places.push(place);
+                        }
                         self.located.push((place.origin_s, place.pos));
                         self.remember(place);
                         self.in_events += event.picks.len();
@@ -1236,7 +1548,7 @@ impl View<'_, '_> {
         }
         let found = match self.repeat(p, &around) {
             Some((place, r)) => Some((f64::INFINITY, Some(place), r)),
-            None if self.cancelled() => None,
+            None if self.cancelled() || self.s.pass == Pass::Hints => None,
             None => self
                 .best_solution(p, &early, &around)
                 .map(|r| (r.0, None, r)),
@@ -1768,7 +2080,9 @@ impl View<'_, '_> {
             // its next round needs less, so long as it follows on.
             let salvo_round =
                 r.salvo && (r.known.is_some() || round.t0 <= r.origin_s + cfg.salvo_gap_s);
-            let need = if salvo_round {
+            let need = if salvo_round && self.s.pass == Pass::Rest {
+                cfg.min_rest_salvo_round_evidence
+            } else if salvo_round {
                 cfg.min_salvo_round_evidence
             } else if r.known.is_some() {
                 cfg.min_known_evidence
