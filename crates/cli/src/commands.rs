@@ -108,7 +108,7 @@ enum Command {
         until: Option<String>,
     },
     /// Re-check a report bundle offline: every signature and proof, the events against the
-    /// envelopes they cite, and the assessment re-run from the published events, which must
+    /// envelopes they cite (and every radar track against the events), and the assessment re-run from the published events, which must
     /// give the published findings byte for byte (with --full, the whole analysis re-run,
     /// association and location included). Exit 0 verified, 1 a check failed, 2 not a
     /// readable bundle.
@@ -1544,7 +1544,7 @@ pub(crate) fn verify_bundle(
         let what = if full {
             "every signature and proof, and the whole analysis re-run gives the published events and findings byte for byte"
         } else {
-            "every signature and proof, the events cite what the log holds, and the assessment re-run from them gives the published findings byte for byte; `--full` re-runs the association too"
+            "every signature and proof, the events cite what the log holds and every radar track, and the assessment re-run from them gives the published findings byte for byte; `--full` re-runs the association too"
         };
         say!(
             "{}: verified ({what}) in {:.1} s",

@@ -653,6 +653,9 @@ pub fn verify_with_progress(
     if !problems.is_empty() {
         return Ok(problems);
     }
+    // Radar tracks the published events do not account for (`radar_tracks_unaccounted`), told
+    // after the comparisons, which they do not stop.
+    let mut unaccounted = Vec::new();
     let (findings_text, events_text) = match reassessed {
         None => {
             let observations = decided
@@ -676,7 +679,10 @@ pub fn verify_with_progress(
                 window.apply(&again.events_text)?,
             )
         }
-        Some(Ok(texts)) => texts,
+        Some(Ok((findings, events, radar))) => {
+            unaccounted = radar;
+            (findings, events)
+        }
         Some(Err(why)) => {
             problems.extend(why);
             (String::new(), String::new())
@@ -700,6 +706,7 @@ pub fn verify_with_progress(
             &events_text,
         ));
     }
+    problems.extend(unaccounted);
     // Another version of Truce may analyse the same evidence differently: say so beside a
     // difference, so that it is not read as tampering before it is re-checked with that one.
     let made_by = body.truce_version.as_deref().unwrap_or("(unnamed)");
@@ -810,7 +817,7 @@ fn check_tree(
 /// envelopes it cites (its id is its evidence's, each reference names the envelope's leaf hash,
 /// sensor and kind), written again, and assessed with the drone sightings and satellite
 /// anomalies of the log. Returns the findings' and the events' texts, windowed, to compare
-/// with the published ones; `Err` with the problems when the events cannot be read back or
+/// with the published ones, and the radar tracks the events do not account for; `Err` with the problems when the events cannot be read back or
 /// cite what the log does not hold. Envelopes are read as parsed, before their signatures are
 /// checked: the caller accepts the outcome only once every signature has.
 fn reassess(
@@ -819,7 +826,7 @@ fn reassess(
     agreement: truce_model::Agreement,
     registry: &SensorRegistry,
     envelopes: &truce_ingest::ParsedEnvelopes<'_>,
-) -> Result<(String, String), Vec<String>> {
+) -> Result<(String, String, Vec<String>), Vec<String>> {
     let windowed = window.is_bounded();
     let (source, text) = if windowed {
         ("all_events", body.all_events.as_deref())
@@ -865,6 +872,7 @@ fn reassess(
     if !problems.is_empty() {
         return Err(problems);
     }
+    let unaccounted = radar_tracks_unaccounted(source, &events, body, envelopes);
     // What the assessment reads of the log besides the events: drone sightings, thermal
     // anomalies and SAR changes (a few thousand of a day's 200,000 envelopes).
     let observations = (0..body.entries.len())
@@ -901,7 +909,7 @@ fn reassess(
     if !windowed {
         let findings_text =
             truce_engine::violations_geojson_text(&findings, registry).map_err(fail)? + "\n";
-        return Ok((findings_text, events_again));
+        return Ok((findings_text, events_again, unaccounted));
     }
     // The window's share written as `Window::apply` would cut it from the whole text: the
     // features whose time is in it, in the same form (without parsing the whole texts again).
@@ -921,7 +929,67 @@ fn reassess(
     Ok((
         findings_text.map_err(fail)? + "\n",
         events_text.map_err(fail)? + "\n",
+        unaccounted,
     ))
+}
+
+/// What the engine does with every radar track, checked without re-running the association:
+/// each end a track reports (launch, impact) is an event of its kind that cites the track,
+/// fused with others or alone (a track is never dropped), and an event of one track alone is
+/// at that end's point (to the bit) and time (to a microsecond: the time goes through seconds
+/// since the day's start). So a quick check sees a radar-located event left out with its
+/// finding, or moved together with it, which re-running the assessment alone cannot (the
+/// acoustic-only events still need `--full`). At most 20 problems.
+fn radar_tracks_unaccounted(
+    source: &str,
+    events: &[truce_engine::Event],
+    body: &BodyIn<'_>,
+    envelopes: &truce_ingest::ParsedEnvelopes<'_>,
+) -> Vec<String> {
+    use truce_engine::EventKind;
+    let mut cited: BTreeMap<(u64, bool), Vec<&truce_engine::Event>> = BTreeMap::new();
+    for e in events {
+        for r in e.evidence.iter().filter(|r| r.kind == "radar_track") {
+            cited
+                .entry((r.leaf_index, e.kind == EventKind::Firing))
+                .or_default()
+                .push(e);
+        }
+    }
+    let mut problems = Vec::new();
+    for i in 0..body.entries.len() {
+        let Some((_, o)) = envelopes.observation(i) else {
+            continue;
+        };
+        let ObservationBody::RadarTrack(t) = &o.body else {
+            continue;
+        };
+        for (end, point, launch) in [("launch", &t.launch, true), ("impact", &t.impact, false)] {
+            let Some(pt) = point else { continue };
+            match cited.get(&(i as u64, launch)) {
+                None => problems.push(format!(
+                    "{source}: radar track {i} of {} reports a {end}, but no {} event cites it (an event left out? `--full` re-runs the association)",
+                    o.sensor,
+                    if launch { "firing" } else { "impact" }
+                )),
+                Some(es) => {
+                    for e in es.iter().filter(|e| e.evidence.len() == 1) {
+                        let at = e.pos.lat_deg == pt.lat_deg && e.pos.lon_deg == pt.lon_deg;
+                        if !at || (e.time.0 - pt.time.0).abs() > 1_000 {
+                            problems.push(format!(
+                                "{source}: {} is radar track {i}'s {end} alone, but is not at its point and time",
+                                e.id
+                            ));
+                        }
+                    }
+                }
+            }
+            if problems.len() >= 20 {
+                return problems;
+            }
+        }
+    }
+    problems
 }
 
 /// How an event's method, fit and evidence disagree, if they do. The engine locates an event

@@ -417,9 +417,10 @@ fn edit_events(body: &mut serde_json::Value, member: &str, f: impl FnOnce(&mut s
     body[member] = (serde_json::to_string_pretty(&v).unwrap() + "\n").into();
 }
 
-/// What `truce verify` checks without `--full` (the events against the envelopes they cite, and
-/// the assessment re-run from them), each edit re-signed by the mission; and what only the full
-/// re-run catches: an event left out together with its finding.
+/// What `truce verify` checks without `--full` (the events against the envelopes they cite,
+/// every radar track's ends against the events, and the assessment re-run from them), each
+/// edit re-signed by the mission; and what only the full re-run catches: an event located from
+/// picks alone left out together with its finding.
 #[test]
 fn the_quick_check_reassesses_the_events_and_the_full_one_reruns_them() {
     let sim = world();
@@ -599,6 +600,62 @@ fn the_quick_check_reassesses_the_events_and_the_full_one_reruns_them() {
     let p = check_in(&t, &m, true).unwrap();
     assert!(
         p.iter().any(|x| x.starts_with("findings: the bundle has")),
+        "{p:?}"
+    );
+
+    // A radar track's launch alone (a firing event citing one track and nothing else), left
+    // out with its finding: the track's launch is cited by no firing event, which the quick
+    // check sees; moved, it is not at the track's point.
+    let events: serde_json::Value = serde_json::from_str(body["events"].as_str().unwrap()).unwrap();
+    let radar = events["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| {
+            let ev = f["properties"]["evidence"].as_array().unwrap();
+            f["properties"]["type"] == "firing" && ev.len() == 1 && ev[0]["kind"] == "radar_track"
+        })
+        .expect("the test world has a round only a radar located");
+    let rid = radar["properties"]["id"].as_str().unwrap().to_string();
+    let track = radar["properties"]["evidence"][0]["leaf_index"]
+        .as_u64()
+        .unwrap();
+    let is_radar = |f: &serde_json::Value| f["properties"]["id"] == rid.as_str();
+    let t = edited(&bundle, &m, |b| {
+        edit_events(b, "events", |v| {
+            v["features"]
+                .as_array_mut()
+                .unwrap()
+                .retain(|f| !is_radar(f));
+        });
+        edit_events(b, "findings", |v| {
+            v["features"]
+                .as_array_mut()
+                .unwrap()
+                .retain(|f| !is_radar(f));
+        });
+    });
+    let p = check_in(&t, &m, false).unwrap();
+    assert!(
+        p.iter()
+            .any(|x| x.contains(&format!("radar track {track} "))
+                && x.contains("no firing event cites it")),
+        "{p:?}"
+    );
+    let t = edited(&bundle, &m, |b| {
+        edit_events(b, "events", |v| {
+            for f in v["features"].as_array_mut().unwrap() {
+                if is_radar(f) {
+                    let lon = &mut f["properties"]["position_exact"]["lon_deg"];
+                    *lon = (lon.as_f64().unwrap() + 0.001).into();
+                }
+            }
+        })
+    });
+    let p = check_in(&t, &m, false).unwrap();
+    assert!(
+        p.iter()
+            .any(|x| x.contains(&rid) && x.contains("not at its point and time")),
         "{p:?}"
     );
 }
