@@ -1082,7 +1082,7 @@ impl Stream<'_> {
             }
         }
         if cut < i64::MAX {
-            // What no later hand-over looks back to.
+            // What no later hand-over looks back to: the picks handed on later are after `cut`.
             let forget = cut as f64 * 1e-9 - 2.0 * window;
             for c in &mut relay.claimed {
                 let old = c.partition_point(|x| x.0 < forget);
@@ -1090,10 +1090,23 @@ impl Stream<'_> {
                     c.drain(..old);
                 }
             }
+            // And what no later search of the second pass looks back to: each starts at one of
+            // its pending picks, of these, or of later ones, and looks back by the repeat memory
+            // and a window. (Its pending picks may be far behind `cut` where the first pass
+            // left nothing for a while.)
+            let start = [
+                relay.second.pending.first_key().map(|k| k.0),
+                rest.first().map(|p| key_time(p.time_s)),
+                Some(cut),
+            ]
+            .into_iter()
+            .flatten()
+            .min()
+            .unwrap_or(cut);
             let a = self.assoc;
-            relay
-                .second
-                .forget_prior(forget - a.config.repeat_memory_s - 2.0 * window);
+            relay.second.forget_prior(
+                start as f64 * 1e-9 - a.config.repeat_memory_s - window - SAME_TIME_S - 1.0,
+            );
         }
         rest
     }

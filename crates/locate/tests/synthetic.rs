@@ -1119,3 +1119,76 @@ fn two_passes_stream_as_they_batch() {
         all.len()
     );
 }
+
+/// The second pass may wait long for its next pick: a partly tracked salvo (rockets 2 s apart,
+/// too far from the fixes' times to be taken in the first pass), then half an hour of tracked
+/// rounds elsewhere whose picks the first pass takes every one of. The salvo's untracked
+/// rockets are searched only at the end, from the tracked ones' place, which the stream must
+/// still remember then (it forgot it once: streaming differed from batch).
+#[test]
+fn the_second_pass_remembers_while_the_first_leaves_it_nothing() {
+    let st = stations();
+    let w = WINDY;
+    let mut noise = gauss(81);
+    let mut u = uniform(82);
+    let salvo = direct(LatLon::new(48.3, 38.2), 10.0, 15000.0);
+    let other = direct(LatLon::new(48.3, 38.1), 0.0, 14000.0);
+    let mut all = Vec::new();
+    let mut hints = Vec::new();
+    let mut untracked = Vec::new();
+    let mut n = 0u64;
+    for k in 0..8 {
+        let t0 = 100.0 + 2.0 * k as f64;
+        if k % 2 == 0 {
+            hints.push(Hint {
+                pos: direct(salvo, 70.0 * k as f64, 40.0),
+                time_s: t0 + 0.03,
+                sigma_m: 60.0,
+                sigma_s: 0.1,
+                label: 10.0,
+            });
+        } else {
+            untracked.push((salvo, t0));
+        }
+        let mut e = || 2.0 * noise();
+        for mut p in picks_for(&st, salvo, t0, &w, &mut e) {
+            if u() < 0.2 {
+                continue;
+            }
+            n += 1;
+            p.sigma_s = 0.04;
+            p.evidence = n;
+            all.push(p);
+        }
+    }
+    for k in 0..200 {
+        let t0 = 300.0 + 10.0 * k as f64;
+        hints.push(Hint {
+            pos: other,
+            time_s: t0,
+            sigma_m: 30.0,
+            sigma_s: 0.05,
+            label: 10.0,
+        });
+        let mut e = || 0.5 * noise();
+        for mut p in picks_for(&st, other, t0, &w, &mut e) {
+            n += 1;
+            p.evidence = n;
+            all.push(p);
+        }
+    }
+    let a = associator(&st, half_hourly(&st, w)).with_hints(hints);
+    let batch = a.run(all.clone());
+    all.sort_by(|x, y| {
+        x.time_s
+            .total_cmp(&y.time_s)
+            .then(x.station.cmp(&y.station))
+    });
+    let mut stream = a.stream();
+    for p in all {
+        stream.push(p);
+    }
+    assert!(stream.finish() == batch, "streaming differs from batch");
+    let (found, _) = rounds_found(&batch, &untracked);
+    assert!(found >= 2, "{found} of the salvo's untracked rockets found");
+}
