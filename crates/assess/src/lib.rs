@@ -246,6 +246,7 @@ pub fn check_agreement(agreement: &Agreement) -> Vec<String> {
     let mut problems = Vec::new();
     let mut areas: Vec<(usize, String, MultiPolygon<f64>)> = Vec::new();
     let mut line_box: Option<geo::Rect<f64>> = None;
+    let mut line_at = 0;
     for (i, f) in agreement.features.iter().enumerate() {
         let Some(rings) = area_of(&f.geometry) else {
             let pts: Vec<geo::Coord<f64>> = match &f.geometry {
@@ -268,6 +269,7 @@ pub fn check_agreement(agreement: &Agreement) -> Vec<String> {
             };
             if let Some(r) = geo::LineString::from(pts).bounding_rect() {
                 line_box = Some(r);
+                line_at = i;
             }
             continue;
         };
@@ -311,6 +313,8 @@ pub fn check_agreement(agreement: &Agreement) -> Vec<String> {
     // with latitude and longitude swapped.
     if let Some(lb) = line_box {
         let grow = 5.0; // degrees around the line's box
+        // (feature, whether it would be near the line with its coordinates swapped)
+        let mut far: Vec<(usize, bool)> = Vec::new();
         for (i, _, mp) in &areas {
             if let Some(r) = mp.bounding_rect() {
                 let apart = r.max().x < lb.min().x - grow
@@ -322,15 +326,29 @@ pub fn check_agreement(agreement: &Agreement) -> Vec<String> {
                         && r.max().x < lb.max().y + grow
                         && r.min().y > lb.min().x - grow
                         && r.max().y < lb.max().x + grow;
-                    problems.push(format!(
-                        "feature {i}: lies far from the ceasefire line{}",
-                        if swapped {
-                            " (latitude and longitude look swapped)"
-                        } else {
-                            ""
-                        }
-                    ));
+                    far.push((*i, swapped));
                 }
+            }
+        }
+        let swapped_note = |swapped: bool| {
+            if swapped {
+                " (latitude and longitude look swapped)"
+            } else {
+                ""
+            }
+        };
+        if far.len() >= 2 && far.len() == areas.len() {
+            // Every area far from the line: the line is the odd one out.
+            problems.push(format!(
+                "feature {line_at}: the ceasefire line lies far from every area{}",
+                swapped_note(far.iter().all(|f| f.1))
+            ));
+        } else {
+            for (i, swapped) in far {
+                problems.push(format!(
+                    "feature {i}: lies far from the ceasefire line{}",
+                    swapped_note(swapped)
+                ));
             }
         }
     }
@@ -730,6 +748,27 @@ mod tests {
             p.iter()
                 .any(|m| m.starts_with("feature 3") && m.contains("swapped")),
             "{p:?}"
+        );
+        // The line swapped, the areas right: the line is named, not every area.
+        let mut a = Agreement::from_json(DEMO.as_bytes()).unwrap();
+        let line = a
+            .features
+            .iter()
+            .position(|f| f.role == Role::CeasefireLine)
+            .unwrap();
+        if let Geometry::LineString(l) = &mut a.features[line].geometry {
+            for c in l.iter_mut() {
+                std::mem::swap(&mut c.lat_deg, &mut c.lon_deg);
+            }
+        } else {
+            panic!("the demo's line is a LineString");
+        }
+        let p = check_agreement(&a);
+        assert_eq!(
+            p,
+            vec![format!(
+                "feature {line}: the ceasefire line lies far from every area (latitude and longitude look swapped)"
+            )]
         );
     }
 
