@@ -132,6 +132,34 @@ fn corroborate(e: &[EvidenceRef], registry: &SensorRegistry) -> (usize, usize, u
     (owners.len(), kinds.len(), sensors.len())
 }
 
+/// The unclaimed impact (index into `events`) of firing `f` of a fire mission whose round `mate`
+/// (firing, impact) is linked: the one nearest the time the mate's flight gives `f`, within a
+/// tenth of that flight or 3 s (times `tol_scale`), after `f`, and within a tenth of the mate's
+/// range or `MISSION_IMPACT_SPREAD_M` of where the mate fell. Ties: the lower index.
+fn mission_impact(
+    events: &[Event],
+    impacts: &[usize],
+    claimed: &[bool],
+    f: &Event,
+    mate: (usize, usize),
+    tol_scale: f64,
+) -> Option<usize> {
+    let (mi, mj) = mate;
+    let flight = events[mj].time.0 - events[mi].time.0;
+    let range = distance_m(events[mi].pos, events[mj].pos);
+    let tol = ((flight as f64 * 0.1).max(3e9) * tol_scale) as i64;
+    let reach = (range * 0.1).max(MISSION_IMPACT_SPREAD_M);
+    let want = f.time.0 + flight;
+    let start = impacts.partition_point(|&j| events[j].time.0 < want - tol);
+    impacts[start..]
+        .iter()
+        .copied()
+        .take_while(|&j| events[j].time.0 <= want + tol)
+        .filter(|&j| !claimed[j] && events[j].time > f.time)
+        .filter(|&j| distance_m(events[j].pos, events[mj].pos) <= reach)
+        .min_by_key(|&j| ((events[j].time.0 - want).abs(), j))
+}
+
 /// Assess events and sightings. Deterministic: inputs are processed in time order.
 pub fn assess(
     zones: &Zones,
@@ -147,8 +175,8 @@ pub fn assess(
             .then(a.evidence.leaf_index.cmp(&b.evidence.leaf_index))
     });
     // Link impacts to firings: first by a shared radar track; then by a fire mission's tracked
-    // round (below); then each firing left takes the unclaimed impact whose implied speed is
-    // plausible, within `MAX_LINK_RANGE_M`, and whose time is nearest after it (ties: the lower
+    // round (below); then, in time order, by a fire mission's round linked by then, or for a
+    // firing of no such mission the unclaimed impact whose implied speed is plausible, within `MAX_LINK_RANGE_M`, and whose time is nearest after it (ties: the lower
     // index). Impacts are scanned in time order from the firing's time, up to the longest
     // flight possible at the lowest speed or `MAX_LINK_FLIGHT_S`; chord distances (never longer
     // than geodesic ones, and shorter by a known factor) reject most pairs before a geodesic is
@@ -233,30 +261,47 @@ pub fn assess(
         let Some(&(_, mi, mj)) = mate else {
             continue;
         };
-        let flight = events[mj].time.0 - events[mi].time.0;
-        let range = distance_m(events[mi].pos, events[mj].pos);
-        let tol = ((flight as f64 * 0.1).max(3e9)) as i64;
-        let reach = (range * 0.1).max(MISSION_IMPACT_SPREAD_M);
-        let want = f.time.0 + flight;
-        let start = impacts.partition_point(|&j| events[j].time.0 < want - tol);
-        let best = impacts[start..]
-            .iter()
-            .copied()
-            .take_while(|&j| events[j].time.0 <= want + tol)
-            .filter(|&j| !claimed[j] && events[j].time > f.time)
-            .filter(|&j| distance_m(events[j].pos, events[mj].pos) <= reach)
-            .min_by_key(|&j| ((events[j].time.0 - want).abs(), j));
-        if let Some(j) = best {
+        if let Some(j) = mission_impact(events, &impacts, &claimed, f, (mi, mj), 1.0) {
             claimed[j] = true;
             links.insert(i, j);
         }
     }
     let linked_before: Vec<bool> = (0..events.len()).map(|i| links.contains_key(&i)).collect();
+    // Every link so far, by the firing's time: a firing's fire mission may have been linked
+    // by now even where no radar tracked it.
+    let mut by_link: Vec<(UtcNanos, usize, usize)> = links
+        .iter()
+        .map(|(&i, &j)| (events[i].time, i, j))
+        .collect();
+    by_link.sort();
     for (i, f) in events
         .iter()
         .enumerate()
         .filter(|(i, e)| e.kind == EventKind::Firing && !linked_before[*i])
     {
+        // A round of a fire mission another of whose rounds is linked by now (from the same
+        // place within `MISSION_GAP_S`) lands where and when that one's flight puts it, to
+        // twice the tolerance above (that flight may be acoustic at both ends), or is linked
+        // to nothing: the first plausible impact would be another round's, whose own violation
+        // then lost its only finding. Day: precision 0.971 -> 0.970, recall of detectable
+        // violations 0.934 -> 0.942; three hours of stress 0.975 / 0.913 -> 0.972 / 0.931; the
+        // small scenario 0.989 / 0.883 -> 0.979 / 0.907.
+        let gap = (MISSION_GAP_S * 1e9) as i64;
+        let lo = by_link.partition_point(|m| m.0.0 < f.time.0 - gap);
+        let mate = by_link[lo..]
+            .iter()
+            .take_while(|m| m.0.0 <= f.time.0 + gap)
+            .filter(|m| distance_m(events[m.1].pos, f.pos) <= MISSION_RADIUS_M)
+            .min_by_key(|m| ((m.0.0 - f.time.0).abs(), m.1));
+        if let Some(&(_, mi, mj)) = mate {
+            if let Some(j) = mission_impact(events, &impacts, &claimed, f, (mi, mj), 2.0) {
+                claimed[j] = true;
+                links.insert(i, j);
+                let at = by_link.partition_point(|m| m.0 <= f.time);
+                by_link.insert(at, (f.time, i, j));
+            }
+            continue;
+        }
         let start = impacts.partition_point(|&j| events[j].time <= f.time);
         let mut best = None;
         for &j in &impacts[start..] {
@@ -286,6 +331,8 @@ pub fn assess(
         if let Some(j) = best {
             claimed[j] = true;
             links.insert(i, j);
+            let at = by_link.partition_point(|m| m.0 <= f.time);
+            by_link.insert(at, (f.time, i, j));
         }
     }
     // Each event's finding is its own (the links are made): on all cores, in event order.
@@ -674,6 +721,45 @@ mod tests {
         assert_eq!(firings[1].impact.as_ref().unwrap().pos, own, "{f:#?}");
         // The stray impact stays an impact finding of its own.
         assert_eq!(f.iter().filter(|x| x.kind == "impact").count(), 1);
+    }
+
+    /// A fire mission no radar tracked: its first round takes the first plausible impact, the
+    /// next lands where and when that round's flight puts it (not another battery's impact
+    /// that comes first), and a third whose own impact was not found is linked to none (not to
+    /// a later stray), so each stray stays an impact finding of its own.
+    #[test]
+    fn an_untracked_mission_follows_its_first_linked_round() {
+        let launch = LatLon::new(48.2, 37.5);
+        let target = direct(launch, 180.0, 20_000.0);
+        let first = event(EventKind::Firing, launch, "2026-01-12T10:00:00Z", 1);
+        let first_impact = event(EventKind::Impact, target, "2026-01-12T10:01:00Z", 3);
+        let second = event(EventKind::Firing, launch, "2026-01-12T10:00:10Z", 5);
+        // Another battery's round 3 km off, 20 s after the second firing (150 m/s: plausible,
+        // and first; 100 m/s after the first firing, too slow for it).
+        let stray = event(
+            EventKind::Impact,
+            direct(launch, 90.0, 3_000.0),
+            "2026-01-12T10:00:30Z",
+            7,
+        );
+        let own = direct(target, 90.0, 300.0);
+        let own_impact = event(EventKind::Impact, own, "2026-01-12T10:01:11Z", 9);
+        let third = event(EventKind::Firing, launch, "2026-01-12T10:00:20Z", 11);
+        // 15 km off the target, 30 s after the third firing's due time: not its.
+        let late = event(
+            EventKind::Impact,
+            direct(launch, 270.0, 15_000.0),
+            "2026-01-12T10:01:50Z",
+            13,
+        );
+        let events = vec![first, second, third, stray, first_impact, own_impact, late];
+        let f = assess(&zones(), &events, &[], &[], &SensorRegistry::default());
+        let firings: Vec<&Finding> = f.iter().filter(|x| x.kind == "firing").collect();
+        assert_eq!(firings.len(), 3, "{f:#?}");
+        assert_eq!(firings[0].impact.as_ref().unwrap().pos, target);
+        assert_eq!(firings[1].impact.as_ref().unwrap().pos, own, "{f:#?}");
+        assert!(firings[2].impact.is_none(), "{f:#?}");
+        assert_eq!(f.iter().filter(|x| x.kind == "impact").count(), 2);
     }
 
     #[test]
