@@ -995,6 +995,56 @@ fn rounds_found(out: &truce_locate::Association, rounds: &[(LatLon, f64)]) -> (u
     (taken.iter().filter(|&&t| t).count(), ghosts)
 }
 
+/// How the two-pass tests make a salvo: picks with 40 ms errors, a fifth missed, numbered on
+/// from `next`.
+struct Salvo<'a, N: FnMut() -> f64, U: FnMut() -> f64> {
+    st: &'a [Station],
+    w: &'a Weather,
+    noise: &'a mut N,
+    u: &'a mut U,
+    next: &'a mut u64,
+}
+
+impl<N: FnMut() -> f64, U: FnMut() -> f64> Salvo<'_, N, U> {
+    /// Rockets from `src` at `times`, every other one tracked (a fix `off_m` off, 30 ms late,
+    /// stated to 60 m and 0.1 s): their picks into `picks`, the fixes into `hints`, the
+    /// untracked rockets into `untracked`.
+    fn partly_tracked(
+        &mut self,
+        src: LatLon,
+        times: &[f64],
+        off_m: f64,
+        picks: &mut Vec<Pick>,
+        hints: &mut Vec<Hint>,
+        untracked: &mut Vec<(LatLon, f64)>,
+    ) {
+        for (k, &t0) in times.iter().enumerate() {
+            if k % 2 == 0 {
+                hints.push(Hint {
+                    pos: direct(src, 70.0 * k as f64, off_m),
+                    time_s: t0 + 0.03,
+                    sigma_m: 60.0,
+                    sigma_s: 0.1,
+                    label: 10.0,
+                });
+            } else {
+                untracked.push((src, t0));
+            }
+            let noise = &mut *self.noise;
+            let mut e = || 2.0 * noise();
+            for mut p in picks_for(self.st, src, t0, self.w, &mut e) {
+                if (self.u)() < 0.2 {
+                    continue;
+                }
+                *self.next += 1;
+                p.sigma_s = 0.04;
+                p.evidence = *self.next;
+                picks.push(p);
+            }
+        }
+    }
+}
+
 /// With hints the association runs in two passes (the hints' places first, then the picks
 /// they left, searched in full), the second fed by the first as each pick the first left is
 /// decided for good: over twenty minutes, many look-back windows, of salvos from three places
@@ -1017,32 +1067,21 @@ fn two_passes_stream_as_they_batch() {
     let mut rounds = Vec::new();
     let mut hints = Vec::new();
     let mut untracked = Vec::new();
+    let mut next = 0;
     for m in 0..20 {
         let src = places[m % 3];
-        for k in 0..6 {
-            let t0 = 100.0 + 60.0 * m as f64 + 0.6 * k as f64;
-            rounds.push((src, t0));
-            if k % 2 == 0 {
-                hints.push(Hint {
-                    pos: direct(src, 70.0 * k as f64, 50.0),
-                    time_s: t0 + 0.03,
-                    sigma_m: 60.0,
-                    sigma_s: 0.1,
-                    label: 10.0,
-                });
-            } else {
-                untracked.push((src, t0));
-            }
-            let mut n = || 2.0 * noise();
-            for mut p in picks_for(&st, src, t0, &w, &mut n) {
-                if u() < 0.2 {
-                    continue;
-                }
-                p.sigma_s = 0.04;
-                p.evidence += 1000 * rounds.len() as u64;
-                all.push(p);
-            }
-        }
+        let times: Vec<f64> = (0..6)
+            .map(|k| 100.0 + 60.0 * m as f64 + 0.6 * k as f64)
+            .collect();
+        rounds.extend(times.iter().map(|&t| (src, t)));
+        let mut salvo = Salvo {
+            st: &st,
+            w: &w,
+            noise: &mut noise,
+            u: &mut u,
+            next: &mut next,
+        };
+        salvo.partly_tracked(src, &times, 50.0, &mut all, &mut hints, &mut untracked);
     }
     for i in 0..st.len() {
         for k in 0..120 {
@@ -1137,30 +1176,15 @@ fn the_second_pass_remembers_while_the_first_leaves_it_nothing() {
     let mut hints = Vec::new();
     let mut untracked = Vec::new();
     let mut n = 0u64;
-    for k in 0..8 {
-        let t0 = 100.0 + 2.0 * k as f64;
-        if k % 2 == 0 {
-            hints.push(Hint {
-                pos: direct(salvo, 70.0 * k as f64, 40.0),
-                time_s: t0 + 0.03,
-                sigma_m: 60.0,
-                sigma_s: 0.1,
-                label: 10.0,
-            });
-        } else {
-            untracked.push((salvo, t0));
-        }
-        let mut e = || 2.0 * noise();
-        for mut p in picks_for(&st, salvo, t0, &w, &mut e) {
-            if u() < 0.2 {
-                continue;
-            }
-            n += 1;
-            p.sigma_s = 0.04;
-            p.evidence = n;
-            all.push(p);
-        }
+    let times: Vec<f64> = (0..8).map(|k| 100.0 + 2.0 * k as f64).collect();
+    Salvo {
+        st: &st,
+        w: &w,
+        noise: &mut noise,
+        u: &mut u,
+        next: &mut n,
     }
+    .partly_tracked(salvo, &times, 40.0, &mut all, &mut hints, &mut untracked);
     for k in 0..200 {
         let t0 = 300.0 + 10.0 * k as f64;
         hints.push(Hint {
