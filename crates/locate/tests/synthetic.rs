@@ -47,6 +47,24 @@ fn half_hourly(st: &[Station], w: Weather) -> MetTable {
 }
 
 /// The acoustic associator in air over `st`.
+/// `picks` streamed through `a` in time order (then by station, as batch sorts them): the
+/// association, and the most picks the stream held at once.
+fn streamed(a: &Associator, picks: &[Pick]) -> (truce_locate::Association, usize) {
+    let mut sorted = picks.to_vec();
+    sorted.sort_by(|x, y| {
+        x.time_s
+            .total_cmp(&y.time_s)
+            .then(x.station.cmp(&y.station))
+    });
+    let mut stream = a.stream();
+    let mut most = 0;
+    for p in sorted {
+        stream.push(p);
+        most = most.max(stream.pending_len());
+    }
+    (stream.finish(), most)
+}
+
 fn associator(st: &[Station], met: MetTable) -> Associator {
     Associator::new(
         st.to_vec(),
@@ -645,17 +663,7 @@ fn batch_on_any_number_of_cores_is_the_stream_exactly() {
     let mut stray = all[1].clone();
     stray.station = st.len() + 3;
     all.push(stray);
-    let mut sorted = all.clone();
-    sorted.sort_by(|a, b| {
-        a.time_s
-            .total_cmp(&b.time_s)
-            .then(a.station.cmp(&b.station))
-    });
-    let mut stream = a.stream();
-    for p in sorted {
-        stream.push(p);
-    }
-    let streamed = stream.finish();
+    let streamed = streamed(&a, &all).0;
     assert!(
         streamed.events.len() >= 10,
         "{} events",
@@ -781,16 +789,10 @@ fn radar_fixes_find_their_rounds_heard_in_chance_picks() {
         .run(all.clone());
     assert!(vague == without, "vague fixes changed the events");
     let hinted = associator(&st, met).with_hints(hints(0.0, 60.0));
-    let mut stream = hinted.stream();
-    all.sort_by(|a, b| {
-        a.time_s
-            .total_cmp(&b.time_s)
-            .then(a.station.cmp(&b.station))
-    });
-    for p in all {
-        stream.push(p);
-    }
-    assert!(stream.finish() == with, "streaming differs from batch");
+    assert!(
+        streamed(&hinted, &all).0 == with,
+        "streaming differs from batch"
+    );
     eprintln!(
         "found {} of {} with the fixes ({} ghosts), {} without ({} ghosts), {} with late fixes ({} ghosts)",
         found(&with),
@@ -1094,18 +1096,7 @@ fn two_passes_stream_as_they_batch() {
     }
     let a = associator(&st, met).with_hints(hints);
     let batch = a.run(all.clone());
-    all.sort_by(|x, y| {
-        x.time_s
-            .total_cmp(&y.time_s)
-            .then(x.station.cmp(&y.station))
-    });
-    let mut stream = a.stream();
-    let mut most = 0;
-    for p in all.iter().cloned() {
-        stream.push(p);
-        most = most.max(stream.pending_len());
-    }
-    let streamed = stream.finish();
+    let (streamed, most) = streamed(&a, &all);
     assert!(streamed == batch, "streaming differs from batch");
     for threads in [1, 3] {
         let pool = rayon::ThreadPoolBuilder::new()
@@ -1203,16 +1194,10 @@ fn the_second_pass_remembers_while_the_first_leaves_it_nothing() {
     }
     let a = associator(&st, half_hourly(&st, w)).with_hints(hints);
     let batch = a.run(all.clone());
-    all.sort_by(|x, y| {
-        x.time_s
-            .total_cmp(&y.time_s)
-            .then(x.station.cmp(&y.station))
-    });
-    let mut stream = a.stream();
-    for p in all {
-        stream.push(p);
-    }
-    assert!(stream.finish() == batch, "streaming differs from batch");
+    assert!(
+        streamed(&a, &all).0 == batch,
+        "streaming differs from batch"
+    );
     let (found, _) = rounds_found(&batch, &untracked);
     assert!(found >= 2, "{found} of the salvo's untracked rockets found");
 }
