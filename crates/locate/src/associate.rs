@@ -484,8 +484,6 @@ enum Pass {
 #[derive(Debug, Clone, Copy)]
 struct Prior {
     place: Recent,
-    /// Its origin time and place, as `Stream::located` holds them.
-    located: (f64, LatLon),
     /// The origin time of the first later round the first pass found at the same place
     /// (infinite if none): a search from then on sees that one instead, as `remember` replaces
     /// a place by its latest round.
@@ -849,13 +847,17 @@ impl<'v> View<'v, '_> {
     /// The events located that this search may look at (origin time, place): in the second
     /// pass, the first pass's too, up to the search's pick (and `SAME_TIME_S` after: a round
     /// at its time is the same source).
-    fn located(&self) -> impl Iterator<Item = &'v (f64, LatLon)> + '_ {
+    fn located(&self) -> impl Iterator<Item = (f64, LatLon)> + '_ {
         let s: &'v Stream<'_> = self.s;
-        s.located.iter().filter(|l| l.0 >= self.recent_from).chain(
-            s.prior_in(self.recent_from, self.until + SAME_TIME_S)
-                .iter()
-                .map(|p| &p.located),
-        )
+        s.located
+            .iter()
+            .copied()
+            .filter(|l| l.0 >= self.recent_from)
+            .chain(
+                s.prior_in(self.recent_from, self.until + SAME_TIME_S)
+                    .iter()
+                    .map(|p| (p.place.origin_s, p.place.pos)),
+            )
     }
 
     /// The same view without the picks `keys`.
@@ -1184,8 +1186,8 @@ impl Stream<'_> {
         if self.prior.is_empty() {
             return &[];
         }
-        let a = self.prior.partition_point(|p| p.located.0 < lo);
-        let b = self.prior.partition_point(|p| p.located.0 < hi);
+        let a = self.prior.partition_point(|p| p.place.origin_s < lo);
+        let b = self.prior.partition_point(|p| p.place.origin_s < hi);
         &self.prior[a..b.max(a)]
     }
 
@@ -1196,30 +1198,23 @@ impl Stream<'_> {
             maybe_within(a.pos, b.pos, SAME_PLACE_M) && distance_m(a.pos, b.pos) < SAME_PLACE_M
         };
         let t = place.origin_s;
-        let at = self.prior.partition_point(|p| p.located.0 <= t);
+        let at = self.prior.partition_point(|p| p.place.origin_s <= t);
         let next_same = self.prior[at..]
             .iter()
-            .find(|p| p.located.0 > t && same(&p.place, &place))
-            .map_or(f64::INFINITY, |p| p.located.0);
+            .find(|p| p.place.origin_s > t && same(&p.place, &place))
+            .map_or(f64::INFINITY, |p| p.place.origin_s);
         for p in &mut self.prior[..at] {
-            if p.located.0 < t && p.next_same > t && same(&p.place, &place) {
+            if p.place.origin_s < t && p.next_same > t && same(&p.place, &place) {
                 p.next_same = t;
             }
         }
-        self.prior.insert(
-            at,
-            Prior {
-                place,
-                located: (t, place.pos),
-                next_same,
-            },
-        );
+        self.prior.insert(at, Prior { place, next_same });
     }
 
     /// Forget the first pass's rounds before `before` (origin time): no search looks back to
     /// them any more.
     fn forget_prior(&mut self, before: f64) {
-        let old = self.prior.partition_point(|p| p.located.0 < before);
+        let old = self.prior.partition_point(|p| p.place.origin_s < before);
         if old >= 64 {
             self.prior.drain(..old);
         }
@@ -1612,7 +1607,7 @@ impl View<'_, '_> {
         // The rest of a source already located (picks left out of it as ambiguous, found again
         // from one of them) is not another source: at its time, and at its place to the
         // accuracy of the rest.
-        if self.located().any(|&(t, at)| {
+        if self.located().any(|(t, at)| {
             (t - sol.x[3]).abs() < SAME_TIME_S && {
                 let (e, n) = frame.to_en(at);
                 hyp(sol.x[0] - e, sol.x[1] - n) < DUPLICATE_RADIUS_M
