@@ -132,6 +132,24 @@ fn corroborate(e: &[EvidenceRef], registry: &SensorRegistry) -> (usize, usize, u
     (owners.len(), kinds.len(), sensors.len())
 }
 
+/// The linked round (firing, impact) of `f`'s fire mission nearest it in time, among `links`
+/// (firing time, firing, impact; in time order): a firing within `MISSION_RADIUS_M` and
+/// `MISSION_GAP_S` of it. Ties: the lower index.
+fn mission_mate(
+    events: &[Event],
+    links: &[(UtcNanos, usize, usize)],
+    f: &Event,
+) -> Option<(usize, usize)> {
+    let gap = (MISSION_GAP_S * 1e9) as i64;
+    let lo = links.partition_point(|m| m.0.0 < f.time.0 - gap);
+    links[lo..]
+        .iter()
+        .take_while(|m| m.0.0 <= f.time.0 + gap)
+        .filter(|m| distance_m(events[m.1].pos, f.pos) <= MISSION_RADIUS_M)
+        .min_by_key(|m| ((m.0.0 - f.time.0).abs(), m.1))
+        .map(|m| (m.1, m.2))
+}
+
 /// The unclaimed impact (index into `events`) of firing `f` of a fire mission whose round `mate`
 /// (firing, impact) is linked: the one nearest the time the mate's flight gives `f`, within a
 /// tenth of that flight or 3 s (times `tol_scale`), after `f`, and within a tenth of the mate's
@@ -176,8 +194,8 @@ pub fn assess(
     });
     // Link impacts to firings: first by a shared radar track; then by a fire mission's tracked
     // round (below); then, in time order, by a fire mission's round linked by then, or for a
-    // firing of no such mission the unclaimed impact whose implied speed is plausible, within `MAX_LINK_RANGE_M`, and whose time is nearest after it (ties: the lower
-    // index). Impacts are scanned in time order from the firing's time, up to the longest
+    // firing of no such mission the unclaimed impact whose implied speed is plausible, within
+    // `MAX_LINK_RANGE_M`, and whose time is nearest after it (ties: the lower index). Impacts are scanned in time order from the firing's time, up to the longest
     // flight possible at the lowest speed or `MAX_LINK_FLIGHT_S`; chord distances (never longer
     // than geodesic ones, and shorter by a known factor) reject most pairs before a geodesic is
     // computed.
@@ -251,14 +269,7 @@ pub fn assess(
         .enumerate()
         .filter(|(i, e)| e.kind == EventKind::Firing && !linked_by_track[*i])
     {
-        let gap = (MISSION_GAP_S * 1e9) as i64;
-        let lo = by_track.partition_point(|m| m.0.0 < f.time.0 - gap);
-        let mate = by_track[lo..]
-            .iter()
-            .take_while(|m| m.0.0 <= f.time.0 + gap)
-            .filter(|m| distance_m(events[m.1].pos, f.pos) <= MISSION_RADIUS_M)
-            .min_by_key(|m| ((m.0.0 - f.time.0).abs(), m.1));
-        let Some(&(_, mi, mj)) = mate else {
+        let Some((mi, mj)) = mission_mate(events, &by_track, f) else {
             continue;
         };
         if let Some(j) = mission_impact(events, &impacts, &claimed, f, (mi, mj), 1.0) {
@@ -286,14 +297,7 @@ pub fn assess(
         // then lost its only finding. Day: precision 0.971 -> 0.970, recall of detectable
         // violations 0.934 -> 0.942; three hours of stress 0.975 / 0.913 -> 0.972 / 0.931; the
         // small scenario 0.989 / 0.883 -> 0.979 / 0.907.
-        let gap = (MISSION_GAP_S * 1e9) as i64;
-        let lo = by_link.partition_point(|m| m.0.0 < f.time.0 - gap);
-        let mate = by_link[lo..]
-            .iter()
-            .take_while(|m| m.0.0 <= f.time.0 + gap)
-            .filter(|m| distance_m(events[m.1].pos, f.pos) <= MISSION_RADIUS_M)
-            .min_by_key(|m| ((m.0.0 - f.time.0).abs(), m.1));
-        if let Some(&(_, mi, mj)) = mate {
+        if let Some((mi, mj)) = mission_mate(events, &by_link, f) {
             if let Some(j) = mission_impact(events, &impacts, &claimed, f, (mi, mj), 2.0) {
                 claimed[j] = true;
                 links.insert(i, j);
