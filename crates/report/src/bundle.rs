@@ -817,8 +817,8 @@ fn check_tree(
 /// envelopes it cites (its id is its evidence's, each reference names the envelope's leaf hash,
 /// sensor and kind), written again, and assessed with the drone sightings and satellite
 /// anomalies of the log. Returns the findings' and the events' texts, windowed, to compare
-/// with the published ones, and the radar tracks the events do not account for; `Err` with the problems when the events cannot be read back or
-/// cite what the log does not hold. Envelopes are read as parsed, before their signatures are
+/// with the published ones, and the radar tracks the events do not account for; `Err` with
+/// the problems when the events cannot be read back or cite what the log does not hold. Envelopes are read as parsed, before their signatures are
 /// checked: the caller accepts the outcome only once every signature has.
 fn reassess(
     body: &BodyIn<'_>,
