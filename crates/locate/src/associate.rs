@@ -1067,6 +1067,14 @@ impl Stream<'_> {
         let Some(relay) = &mut self.relay else {
             return Vec::new();
         };
+        // Nothing new and nothing due (what is left stays sorted between hand-overs): most
+        // pushes of a stream.
+        if self.out.unassociated.is_empty()
+            && relay.places.is_empty()
+            && relay.left.first().is_none_or(|p| key_time(p.time_s) >= cut)
+        {
+            return Vec::new();
+        }
         let window = self.assoc.window_s();
         relay.left.append(&mut self.out.unassociated);
         for place in relay.places.drain(..) {
