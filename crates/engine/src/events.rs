@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 
 use rayon::prelude::*;
 use truce_geo::LatLon;
-use truce_model::{SensorRegistry, UtcNanos, WeaponClass};
+use truce_model::{Projectile, SensorRegistry, UtcNanos, WeaponClass};
 
 use crate::{Event, EventKind, EvidenceRef, corroboration};
 
@@ -125,6 +125,8 @@ struct EventProperties<'a> {
     /// reading): `truce verify` re-runs the assessment from the published events.
     position_exact: Exact,
     #[serde(skip_serializing_if = "Option::is_none")]
+    projectile: Option<Projectile>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     rms_s: Option<f64>,
     time: String,
     time_end: String,
@@ -160,6 +162,7 @@ fn feature<'a>(e: &'a Event, registry: &SensorRegistry) -> Feature<EventProperti
                 lat_deg: e.pos.lat_deg,
                 lon_deg: e.pos.lon_deg,
             },
+            projectile: e.projectile,
             rms_s: e.fit.map(|(_, rms, _)| round(rms, 4)),
             time: e.time.to_string(),
             time_end: e.time_end.to_string(),
@@ -216,6 +219,8 @@ pub fn parse_events(text: &str) -> Result<Vec<Event>, EventsError> {
         time: UtcNanos,
         time_end: UtcNanos,
         weapon_class: Option<WeaponClass>,
+        #[serde(default)]
+        projectile: Option<Projectile>,
         evidence: Vec<Cited>,
         method: String,
         position_exact: Option<Exact>,
@@ -266,6 +271,7 @@ pub fn parse_events(text: &str) -> Result<Vec<Event>, EventsError> {
                 time_end: p.time_end,
                 cov: exact.cov_m2,
                 weapon_class: p.weapon_class,
+                projectile: p.projectile,
                 evidence: p
                     .evidence
                     .into_iter()
@@ -445,6 +451,7 @@ mod tests {
             ],
             weapon_class: [None, Some(WeaponClass::Mortar), Some(WeaponClass::Mlrs)]
                 [k as usize % 3],
+            projectile: [None, Some(Projectile::Mortar), Some(Projectile::Rocket)][k as usize % 3],
             evidence: vec![r(k, "acoustic_pick"), r(k + 7, "radar_track")],
             method: ["acoustic", "radar", "acoustic+radar"][k as usize % 3].into(),
             crb_m: k.is_multiple_of(2).then_some(12.345_678),
@@ -454,7 +461,7 @@ mod tests {
     }
 
     /// Published events read back: what the assessment reads to the bit (place, covariance,
-    /// times, kind, class, evidence, method, id), and written again to the same text.
+    /// times, kind, class, projectile, evidence, method, id), and written again to the same text.
     #[test]
     fn published_events_read_back_to_the_bit() {
         let events = odd_events();
@@ -467,8 +474,22 @@ mod tests {
             assert_eq!(a.pos.lon_deg.to_bits(), b.pos.lon_deg.to_bits());
             assert_eq!(a.cov.map(f64::to_bits), b.cov.map(f64::to_bits));
             assert_eq!(
-                (&a.id, a.kind, a.time, a.time_end, a.weapon_class),
-                (&b.id, b.kind, b.time, b.time_end, b.weapon_class)
+                (
+                    &a.id,
+                    a.kind,
+                    a.time,
+                    a.time_end,
+                    a.weapon_class,
+                    a.projectile
+                ),
+                (
+                    &b.id,
+                    b.kind,
+                    b.time,
+                    b.time_end,
+                    b.weapon_class,
+                    b.projectile
+                )
             );
             assert_eq!((&a.evidence, &a.method), (&b.evidence, &b.method));
             assert_eq!(a.fit.is_some(), b.fit.is_some());

@@ -7,7 +7,7 @@ use rayon::prelude::*;
 
 use truce_assess::{Zones, attribute, grade, p_party};
 use truce_geo::{LatLon, distance_m};
-use truce_model::{SensorRegistry, UtcNanos, WeaponClass};
+use truce_model::{Projectile, SensorRegistry, UtcNanos, WeaponClass};
 
 use crate::{Event, EventKind, EvidenceRef};
 
@@ -122,6 +122,20 @@ pub const MISSION_IMPACT_SPREAD_M: f64 = 1_500.0;
 /// artillery in service reach 70-90 km.
 pub const MAX_LINK_RANGE_M: f64 = 100_000.0;
 
+/// How far and how fast a round can have flown, by what a radar said its projectile was: the
+/// longest range in metres and the fastest mean speed in m/s (never above its muzzle
+/// velocity). Mortars: the 240 mm 2S4 reaches 20 km with a rocket-assisted bomb (120 mm ones
+/// 7-13 km), and none leaves the tube at 600 m/s. Guns and howitzers: 70 km at most (155 mm
+/// with base-bleed and rocket assistance, 67-70 km; 203 mm 47 km), at under 1,100 m/s.
+/// Rockets, missiles and rounds no radar classified: `MAX_LINK_RANGE_M` and `LINK_SPEED_MPS`.
+pub fn flight_limits(projectile: Option<Projectile>) -> (f64, f64) {
+    match projectile {
+        Some(Projectile::Mortar) => (20_000.0, 600.0),
+        Some(Projectile::Artillery) => (70_000.0, LINK_SPEED_MPS.1),
+        _ => (MAX_LINK_RANGE_M, LINK_SPEED_MPS.1),
+    }
+}
+
 fn corroborate(e: &[EvidenceRef], registry: &SensorRegistry) -> (usize, usize, usize) {
     let sensors: BTreeSet<&str> = e.iter().map(|r| r.sensor.as_str()).collect();
     let owners: BTreeSet<&str> = sensors
@@ -178,6 +192,63 @@ fn mission_impact(
         .min_by_key(|&j| ((events[j].time.0 - want).abs(), j))
 }
 
+/// Which of `plausible` (impacts firing `i` could have caused, in time order) it takes: the one
+/// its fire mission agrees on most. A mission's rounds come from one place within
+/// `MISSION_GAP_S` of each other and mostly fly alike, so an impact at the time and place the
+/// firing's round would reach is worth the most when the mission's later unlinked firings
+/// (within `MISSION_RADIUS_M` of it, each within `MISSION_GAP_S` of the one before) find
+/// impacts of their own where and when the same flight puts them (`mission_impact`, each taking
+/// a different one). Ties: the earliest, which is also the choice when no later firing agrees
+/// with any (a lone round's nearest plausible impact).
+fn mission_choice(
+    events: &[Event],
+    impacts: &[usize],
+    claimed: &mut [bool],
+    links: &BTreeMap<usize, usize>,
+    firings: &[usize],
+    i: usize,
+    plausible: &[usize],
+) -> Option<usize> {
+    let f = &events[i];
+    let gap = (MISSION_GAP_S * 1e9) as i64;
+    let at = firings.partition_point(|&g| (events[g].time, g) <= (f.time, i));
+    let mut mates = Vec::new();
+    let mut last = f.time.0;
+    for &g in &firings[at..] {
+        if events[g].time.0 > last + gap {
+            break;
+        }
+        if links.contains_key(&g) || distance_m(events[g].pos, f.pos) > MISSION_RADIUS_M {
+            continue;
+        }
+        mates.push(g);
+        last = events[g].time.0;
+    }
+    let mut best: Option<(usize, usize)> = None;
+    let mut taken = Vec::new();
+    for &j in plausible {
+        if mates.is_empty() {
+            return Some(j);
+        }
+        claimed[j] = true;
+        for &g in &mates {
+            if let Some(k) = mission_impact(events, impacts, claimed, &events[g], (i, j), 2.0) {
+                claimed[k] = true;
+                taken.push(k);
+            }
+        }
+        let votes = taken.len();
+        claimed[j] = false;
+        for k in taken.drain(..) {
+            claimed[k] = false;
+        }
+        if best.is_none_or(|b| votes > b.1) {
+            best = Some((j, votes));
+        }
+    }
+    best.map(|b| b.0)
+}
+
 /// Assess events and sightings. Deterministic: inputs are processed in time order.
 pub fn assess(
     zones: &Zones,
@@ -194,11 +265,12 @@ pub fn assess(
     });
     // Link impacts to firings: first by a shared radar track; then by a fire mission's tracked
     // round (below); then, in time order, by a fire mission's round linked by then, or for a
-    // firing of no such mission the unclaimed impact whose implied speed is plausible, within
-    // `MAX_LINK_RANGE_M`, and whose time is nearest after it (ties: the lower index). Impacts are scanned in time order from the firing's time, up to the longest
-    // flight possible at the lowest speed or `MAX_LINK_FLIGHT_S`; chord distances (never longer
-    // than geodesic ones, and shorter by a known factor) reject most pairs before a geodesic is
-    // computed.
+    // firing of no such mission the unclaimed impact whose implied speed is plausible (and
+    // within `flight_limits` where a radar classified the projectile) that its mission agrees
+    // on most (`mission_choice`). Impacts are scanned in time order from the firing's time, up
+    // to the longest flight possible at the lowest speed or `MAX_LINK_FLIGHT_S`; chord
+    // distances (never longer than geodesic ones, and shorter by a known factor) reject most
+    // pairs before a geodesic is computed.
     let mut claimed = vec![false; events.len()];
     let mut links: BTreeMap<usize, usize> = BTreeMap::new();
     let ecef: Vec<[f64; 3]> = events
@@ -280,6 +352,11 @@ pub fn assess(
     let linked_before: Vec<bool> = (0..events.len()).map(|i| links.contains_key(&i)).collect();
     // Every link so far, by the firing's time: a firing's fire mission may have been linked
     // by now even where no radar tracked it.
+    // The firings in time order (then index), for `mission_choice`'s fire missions.
+    let mut firings: Vec<usize> = (0..events.len())
+        .filter(|&i| events[i].kind == EventKind::Firing)
+        .collect();
+    firings.sort_by_key(|&i| (events[i].time, i));
     let mut by_link: Vec<(UtcNanos, usize, usize)> = links
         .iter()
         .map(|(&i, &j)| (events[i].time, i, j))
@@ -307,7 +384,7 @@ pub fn assess(
             continue;
         }
         let start = impacts.partition_point(|&j| events[j].time <= f.time);
-        let mut best = None;
+        let mut plausible = Vec::new();
         for &j in &impacts[start..] {
             let e = &events[j];
             if e.time.0 - f.time.0 > max_flight_ns {
@@ -324,15 +401,27 @@ pub fn assess(
             if c / dt > LINK_SPEED_MPS.1 || c * arc_over_chord / dt < LINK_SPEED_MPS.0 {
                 continue;
             }
+            // A radar's word on either end bounds the flight; two ends it classified as
+            // different projectiles are two rounds.
+            if f.projectile.is_some() && e.projectile.is_some() && f.projectile != e.projectile {
+                continue;
+            }
+            let (max_range, max_speed) = flight_limits(f.projectile.or(e.projectile));
             let d = distance_m(f.pos, e.pos);
             let v = d / dt;
-            if d > 300.0 && d <= MAX_LINK_RANGE_M && v >= LINK_SPEED_MPS.0 && v <= LINK_SPEED_MPS.1
-            {
-                best = Some(j);
-                break;
+            if d > 300.0 && d <= max_range && v >= LINK_SPEED_MPS.0 && v <= max_speed {
+                plausible.push(j);
             }
         }
-        if let Some(j) = best {
+        if let Some(j) = mission_choice(
+            events,
+            &impacts,
+            &mut claimed,
+            &links,
+            &firings,
+            i,
+            &plausible,
+        ) {
             claimed[j] = true;
             links.insert(i, j);
             let at = by_link.partition_point(|m| m.0 <= f.time);
@@ -607,6 +696,7 @@ mod tests {
             time_end: UtcNanos::parse(t).unwrap(),
             cov: [400.0, 0.0, 400.0],
             weapon_class: None,
+            projectile: None,
             evidence: vec![
                 evidence(i, "AC-1", "acoustic_pick"),
                 evidence(i + 1, "AC-2", "acoustic_pick"),
@@ -764,6 +854,77 @@ mod tests {
         assert_eq!(firings[1].impact.as_ref().unwrap().pos, own, "{f:#?}");
         assert!(firings[2].impact.is_none(), "{f:#?}");
         assert_eq!(f.iter().filter(|x| x.kind == "impact").count(), 2);
+    }
+
+    /// A fire mission no radar tracked, whose first round could have made either of two
+    /// impacts: another battery's that comes first (3 km off after 20 s, a plausible 150 m/s)
+    /// or the one 20 km off a minute later. Its next two rounds land where and when the second
+    /// puts them, so the mission takes that one, and the stray stays a finding of its own.
+    #[test]
+    fn a_fire_mission_agrees_on_its_first_round_s_impact() {
+        let launch = LatLon::new(48.2, 37.5);
+        let target = direct(launch, 180.0, 20_000.0);
+        let stray = direct(launch, 90.0, 3_000.0);
+        let events = vec![
+            event(EventKind::Firing, launch, "2026-01-12T10:00:00Z", 1),
+            event(EventKind::Firing, launch, "2026-01-12T10:00:10Z", 3),
+            event(EventKind::Firing, launch, "2026-01-12T10:00:20Z", 5),
+            event(EventKind::Impact, stray, "2026-01-12T10:00:20Z", 7),
+            event(EventKind::Impact, target, "2026-01-12T10:01:00Z", 9),
+            event(
+                EventKind::Impact,
+                direct(target, 90.0, 200.0),
+                "2026-01-12T10:01:10Z",
+                11,
+            ),
+            event(
+                EventKind::Impact,
+                direct(target, 270.0, 200.0),
+                "2026-01-12T10:01:21Z",
+                13,
+            ),
+        ];
+        let f = assess(&zones(), &events, &[], &[], &SensorRegistry::default());
+        let firings: Vec<&Finding> = f.iter().filter(|x| x.kind == "firing").collect();
+        assert_eq!(firings.len(), 3, "{f:#?}");
+        assert_eq!(firings[0].impact.as_ref().unwrap().pos, target, "{f:#?}");
+        for x in &firings[1..] {
+            let at = x.impact.as_ref().unwrap().pos;
+            assert!(distance_m(at, target) < 300.0, "{f:#?}");
+        }
+        let impacts: Vec<&Finding> = f.iter().filter(|x| x.kind == "impact").collect();
+        assert_eq!(impacts.len(), 1, "{f:#?}");
+        assert_eq!(impacts[0].pos, stray);
+    }
+
+    /// What a radar said the projectile was bounds its flight: a mortar bomb does not land 25
+    /// km off (100 s at 250 m/s, plausible for a shell), nor as a rocket 15 km off. Unclassified,
+    /// the same firing takes the far impact.
+    #[test]
+    fn a_mortar_round_flies_as_far_as_mortars_do() {
+        let launch = LatLon::new(48.2, 37.5);
+        let far = direct(launch, 180.0, 25_000.0);
+        let near = direct(launch, 180.0, 15_000.0);
+        let run = |firing: Option<Projectile>, impact: Option<Projectile>, at: LatLon| {
+            let mut f = event(EventKind::Firing, launch, "2026-01-12T10:00:00Z", 1);
+            f.projectile = firing;
+            let mut i = event(EventKind::Impact, at, "2026-01-12T10:01:40Z", 3);
+            i.projectile = impact;
+            assess(&zones(), &[f, i], &[], &[], &SensorRegistry::default())
+        };
+        let mortar = Some(Projectile::Mortar);
+        let f = run(mortar, None, far);
+        assert_eq!(f.len(), 2, "{f:#?}");
+        assert!(f[0].impact.is_none());
+        let f = run(mortar, Some(Projectile::Rocket), near);
+        assert_eq!(f.len(), 2, "{f:#?}");
+        assert!(f[0].impact.is_none());
+        let f = run(mortar, mortar, near);
+        assert_eq!(f.len(), 1, "{f:#?}");
+        assert_eq!(f[0].impact.as_ref().unwrap().pos, near);
+        let f = run(None, None, far);
+        assert_eq!(f.len(), 1, "{f:#?}");
+        assert_eq!(f[0].impact.as_ref().unwrap().pos, far);
     }
 
     #[test]

@@ -23,7 +23,9 @@ use truce_locate::{
     AssocConfig, Associator, Hint, Located, Medium, MetReport, MetTable, Phase, Pick, Station,
     Weather,
 };
-use truce_model::{Observation, ObservationBody, SensorRegistry, Signal, UtcNanos, WeaponClass};
+use truce_model::{
+    Observation, ObservationBody, Projectile, SensorRegistry, Signal, UtcNanos, WeaponClass,
+};
 
 pub use events::{
     EventsError, FeatureProperties, PropertiesOf, events_geojson_text, parse_events,
@@ -110,6 +112,9 @@ pub struct Event {
     pub cov: [f64; 3],
     /// Weapon class, when a radar said.
     pub weapon_class: Option<WeaponClass>,
+    /// What a radar said the projectile was (never `unknown`): it bounds how far and how fast
+    /// the round can have flown when its impact is linked (`findings::assess`).
+    pub projectile: Option<Projectile>,
     /// The evidence, sorted by log index.
     pub evidence: Vec<EvidenceRef>,
     /// How it was located: `acoustic`, `radar`, `acoustic+radar`.
@@ -208,6 +213,8 @@ struct RadarFix<'a> {
     ev: &'a Evidence,
     /// The class its projectile implies.
     class: Option<WeaponClass>,
+    /// Its projectile, where the radar classified it.
+    projectile: Option<Projectile>,
 }
 
 /// One-sigma error of a radar track's launch or impact time, seconds: an assumption (FORMATS
@@ -374,9 +381,10 @@ pub fn run_until(
             ObservationBody::DroneDetection(_) => sightings.extend(sighting(ev)),
             ObservationBody::RadarTrack(t) => {
                 let class = match t.projectile {
-                    truce_model::Projectile::Mortar => Some(WeaponClass::Mortar),
+                    Projectile::Mortar => Some(WeaponClass::Mortar),
                     _ => None,
                 };
+                let projectile = (t.projectile != Projectile::Unknown).then_some(t.projectile);
                 let fix = |pt: &Option<truce_model::TrackPoint>| {
                     pt.as_ref().map(|pt| {
                         Fix::circular(
@@ -398,6 +406,7 @@ pub fn run_until(
                             other,
                             ev,
                             class,
+                            projectile,
                         });
                     }
                 }
@@ -480,6 +489,7 @@ pub fn run_until(
                 time_end: epoch.add_secs_f64(last),
                 cov: [c[0][0], c[0][1], c[1][1]],
                 weapon_class: None,
+                projectile: None,
                 evidence,
                 method: "acoustic".into(),
                 crb_m: Some(s.crb_m),
@@ -542,6 +552,7 @@ pub fn run_until(
         other,
         ev,
         class,
+        projectile,
     } in fixes
     {
         let t = epoch.add_secs_f64(fix.time_s);
@@ -608,6 +619,7 @@ pub fn run_until(
                 ));
                 e.evidence.push(reference(ev));
                 e.weapon_class = e.weapon_class.or(class);
+                e.projectile = e.projectile.or(projectile);
                 if e.method == "acoustic" {
                     e.method = "acoustic+radar".into();
                 }
@@ -623,6 +635,7 @@ pub fn run_until(
                     time_end: t.max(ev.observation.time),
                     cov: fix.cov,
                     weapon_class: class,
+                    projectile,
                     evidence: vec![reference(ev)],
                     method: "radar".into(),
                     crb_m: None,
@@ -983,6 +996,7 @@ mod tests {
             time_end: UtcNanos::parse(t).unwrap(),
             cov: [400.0, 0.0, 400.0],
             weapon_class: None,
+            projectile: None,
             evidence: Vec::new(),
             method: method.into(),
             crb_m: None,
@@ -1266,6 +1280,7 @@ mod tests {
             other: None,
             ev: &ev,
             class: None,
+            projectile: Some(Projectile::Rocket),
         }];
         let heard = |l: &Located| heard_tracked_rounds(l, &stations, &medium, &locator, &fixes);
         // The launch's own picks, placed 1.5 km towards the sensors and 1.5 km of sound late.
