@@ -224,12 +224,12 @@ fn mission_choice(
         mates.push(g);
         last = events[g].time.0;
     }
+    if mates.is_empty() {
+        return plausible.first().copied();
+    }
     let mut best: Option<(usize, usize)> = None;
     let mut taken = Vec::new();
     for &j in plausible {
-        if mates.is_empty() {
-            return Some(j);
-        }
         claimed[j] = true;
         for &g in &mates {
             if let Some(k) = mission_impact(events, impacts, claimed, &events[g], (i, j), 2.0) {
@@ -350,13 +350,13 @@ pub fn assess(
         }
     }
     let linked_before: Vec<bool> = (0..events.len()).map(|i| links.contains_key(&i)).collect();
-    // Every link so far, by the firing's time: a firing's fire mission may have been linked
-    // by now even where no radar tracked it.
     // The firings in time order (then index), for `mission_choice`'s fire missions.
     let mut firings: Vec<usize> = (0..events.len())
         .filter(|&i| events[i].kind == EventKind::Firing)
         .collect();
     firings.sort_by_key(|&i| (events[i].time, i));
+    // Every link so far, by the firing's time: a firing's fire mission may have been linked
+    // by now even where no radar tracked it.
     let mut by_link: Vec<(UtcNanos, usize, usize)> = links
         .iter()
         .map(|(&i, &j)| (events[i].time, i, j))
