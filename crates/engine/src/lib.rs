@@ -110,7 +110,7 @@ pub struct Event {
     pub time_end: UtcNanos,
     /// Covariance (east, north m²): [ee, en, nn].
     pub cov: [f64; 3],
-    /// Weapon class, when a radar said.
+    /// Weapon class, when a radar said (`weapon_class_of` its projectile).
     pub weapon_class: Option<WeaponClass>,
     /// What a radar said the projectile was (never `unknown`): it bounds how far and how fast
     /// the round can have flown when its impact is linked (`findings::assess`).
@@ -211,10 +211,17 @@ struct RadarFix<'a> {
     other: Option<Fix>,
     /// The track.
     ev: &'a Evidence,
-    /// The class its projectile implies.
-    class: Option<WeaponClass>,
     /// Its projectile, where the radar classified it.
     projectile: Option<Projectile>,
+}
+
+/// The weapon class a radar's projectile implies: a mortar's is a mortar; a shell or a rocket
+/// could be of several classes (FORMATS section 2), so theirs is left unsaid.
+pub fn weapon_class_of(projectile: Option<Projectile>) -> Option<WeaponClass> {
+    match projectile {
+        Some(Projectile::Mortar) => Some(WeaponClass::Mortar),
+        _ => None,
+    }
 }
 
 /// One-sigma error of a radar track's launch or impact time, seconds: an assumption (FORMATS
@@ -380,10 +387,6 @@ pub fn run_until(
             }
             ObservationBody::DroneDetection(_) => sightings.extend(sighting(ev)),
             ObservationBody::RadarTrack(t) => {
-                let class = match t.projectile {
-                    Projectile::Mortar => Some(WeaponClass::Mortar),
-                    _ => None,
-                };
                 let projectile = (t.projectile != Projectile::Unknown).then_some(t.projectile);
                 let fix = |pt: &Option<truce_model::TrackPoint>| {
                     pt.as_ref().map(|pt| {
@@ -405,7 +408,6 @@ pub fn run_until(
                             fix,
                             other,
                             ev,
-                            class,
                             projectile,
                         });
                     }
@@ -551,7 +553,6 @@ pub fn run_until(
         fix,
         other,
         ev,
-        class,
         projectile,
     } in fixes
     {
@@ -618,8 +619,8 @@ pub fn run_until(
                     (fix.time_s, RADAR_TIME_SIGMA_S * RADAR_TIME_SIGMA_S),
                 ));
                 e.evidence.push(reference(ev));
-                e.weapon_class = e.weapon_class.or(class);
                 e.projectile = e.projectile.or(projectile);
+                e.weapon_class = weapon_class_of(e.projectile);
                 if e.method == "acoustic" {
                     e.method = "acoustic+radar".into();
                 }
@@ -634,7 +635,7 @@ pub fn run_until(
                     time: t,
                     time_end: t.max(ev.observation.time),
                     cov: fix.cov,
-                    weapon_class: class,
+                    weapon_class: weapon_class_of(projectile),
                     projectile,
                     evidence: vec![reference(ev)],
                     method: "radar".into(),
@@ -1279,7 +1280,6 @@ mod tests {
             fix: Fix::circular(a, 40.0, 100.0),
             other: None,
             ev: &ev,
-            class: None,
             projectile: Some(Projectile::Rocket),
         }];
         let heard = |l: &Located| heard_tracked_rounds(l, &stations, &medium, &locator, &fixes);

@@ -865,6 +865,9 @@ fn reassess(
         if let Some(why) = method_mismatch(e) {
             problems.push(format!("{source}: {} {why}", e.id));
         }
+        if let Some(why) = projectile_mismatch(e, envelopes) {
+            problems.push(format!("{source}: {} {why}", e.id));
+        }
         if problems.len() >= 20 {
             break;
         }
@@ -990,6 +993,58 @@ fn radar_tracks_unaccounted(
         }
     }
     problems
+}
+
+/// How an event's projectile and weapon class disagree with the radar tracks it cites, if they
+/// do: the engine gives an event the projectile one of its tracks reported (never `unknown`),
+/// none where no track classified it, and the class that projectile implies. Both bound the
+/// flight of the round when its impact is linked, so the re-run assessment reads them.
+fn projectile_mismatch(
+    e: &truce_engine::Event,
+    envelopes: &truce_ingest::ParsedEnvelopes<'_>,
+) -> Option<String> {
+    let said: BTreeSet<&'static str> = e
+        .evidence
+        .iter()
+        .filter(|r| r.kind == "radar_track")
+        .filter_map(|r| match envelopes.observation(r.leaf_index as usize) {
+            Some((_, o)) => match &o.body {
+                ObservationBody::RadarTrack(t) => projectile_name(Some(t.projectile)),
+                _ => None,
+            },
+            None => None,
+        })
+        .collect();
+    let own = projectile_name(e.projectile);
+    let consistent = own.map_or(said.is_empty(), |p| said.contains(p))
+        && e.weapon_class == truce_engine::weapon_class_of(e.projectile);
+    (!consistent).then(|| {
+        format!(
+            "says its projectile is {} and its class {}, but the radar tracks it cites say {}",
+            own.unwrap_or("unsaid"),
+            e.weapon_class
+                .and_then(|c| serde_json::to_value(c).ok())
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_else(|| "unsaid".into()),
+            if said.is_empty() {
+                "nothing".to_string()
+            } else {
+                said.into_iter().collect::<Vec<_>>().join(" or ")
+            }
+        )
+    })
+}
+
+/// A classified projectile's name as FORMATS spells it; `None` for none or `unknown`.
+fn projectile_name(p: Option<truce_model::Projectile>) -> Option<&'static str> {
+    use truce_model::Projectile;
+    match p? {
+        Projectile::Mortar => Some("mortar"),
+        Projectile::Artillery => Some("artillery"),
+        Projectile::Rocket => Some("rocket"),
+        Projectile::Missile => Some("missile"),
+        Projectile::Unknown => None,
+    }
 }
 
 /// How an event's method, fit and evidence disagree, if they do. The engine locates an event

@@ -658,4 +658,26 @@ fn the_quick_check_reassesses_the_events_and_the_full_one_reruns_them() {
             .any(|x| x.contains(&rid) && x.contains("not at its point and time")),
         "{p:?}"
     );
+    // Its projectile changed (it bounds the flight when an impact is linked): not what the
+    // track it cites says.
+    let other = if radar["properties"]["projectile"] == "missile" {
+        "rocket"
+    } else {
+        "missile"
+    };
+    let t = edited(&bundle, &m, |b| {
+        edit_events(b, "events", |v| {
+            for f in v["features"].as_array_mut().unwrap() {
+                if is_radar(f) {
+                    f["properties"]["projectile"] = other.into();
+                }
+            }
+        })
+    });
+    let p = check_in(&t, &m, false).unwrap();
+    assert!(
+        p.iter()
+            .any(|x| x.contains(&rid) && x.contains(&format!("says its projectile is {other}"))),
+        "{p:?}"
+    );
 }
