@@ -1214,8 +1214,10 @@ fn two_passes_stream_as_they_batch() {
         untracked_found * 10 >= untracked.len() * 7,
         "{untracked_found} untracked found"
     );
-    assert!(ghosts * 5 <= rounds.len(), "{ghosts} ghosts");
-    assert!(far <= 8, "{far} events far from any round");
+    // A later round from a salvo the first pass found must carry evidence where it is located
+    // freely (session 19): 13 ghosts and 1 far from any round, against 18 and 6 before.
+    assert!(ghosts * 8 <= rounds.len(), "{ghosts} ghosts");
+    assert!(far <= 3, "{far} events far from any round");
     // Every pick is accounted for once: in an event, left, or refused.
     let in_events: usize = batch.events.iter().map(|e| e.picks.len()).sum();
     assert_eq!(
