@@ -192,23 +192,14 @@ fn mission_impact(
         .min_by_key(|&j| ((events[j].time.0 - want).abs(), j))
 }
 
-/// Which of `plausible` (impacts firing `i` could have caused, in time order) it takes: the one
-/// its fire mission agrees on most. A mission's rounds come from one place within
-/// `MISSION_GAP_S` of each other and mostly fly alike, so an impact at the time and place the
-/// firing's round would reach is worth the most when the mission's later unlinked firings
-/// (within `MISSION_RADIUS_M` of it, each within `MISSION_GAP_S` of the one before) find
-/// impacts of their own where and when the same flight puts them (`mission_impact`, each taking
-/// a different one). Ties: the earliest, which is also the choice when no later firing agrees
-/// with any (a lone round's nearest plausible impact).
-fn mission_choice(
+/// The later unlinked firings of firing `i`'s fire mission (`firings` in time order, then
+/// index): within `MISSION_RADIUS_M` of it, each within `MISSION_GAP_S` of the one before.
+fn later_mates(
     events: &[Event],
-    impacts: &[usize],
-    claimed: &mut [bool],
     links: &BTreeMap<usize, usize>,
     firings: &[usize],
     i: usize,
-    plausible: &[usize],
-) -> Option<usize> {
+) -> Vec<usize> {
     let f = &events[i];
     let gap = (MISSION_GAP_S * 1e9) as i64;
     let at = firings.partition_point(|&g| (events[g].time, g) <= (f.time, i));
@@ -224,14 +215,29 @@ fn mission_choice(
         mates.push(g);
         last = events[g].time.0;
     }
-    if mates.is_empty() {
-        return plausible.first().copied();
-    }
+    mates
+}
+
+/// Which of `plausible` (impacts firing `i` could have caused, in time order) it takes: the one
+/// its fire mission agrees on most. A mission's rounds come from one place and mostly fly
+/// alike, so an impact at the time and place the firing's round would reach is worth the most
+/// when the mission's later unlinked firings (`mates`, from `later_mates`) find impacts of
+/// their own where and when the same flight puts them (`mission_impact`, each taking a
+/// different one). Ties: the earliest, which is also the choice when no later firing agrees
+/// with any.
+fn mission_choice(
+    events: &[Event],
+    impacts: &[usize],
+    claimed: &mut [bool],
+    mates: &[usize],
+    i: usize,
+    plausible: &[usize],
+) -> Option<usize> {
     let mut best: Option<(usize, usize)> = None;
     let mut taken = Vec::new();
     for &j in plausible {
         claimed[j] = true;
-        for &g in &mates {
+        for &g in mates {
             if let Some(k) = mission_impact(events, impacts, claimed, &events[g], (i, j), 2.0) {
                 claimed[k] = true;
                 taken.push(k);
@@ -383,6 +389,9 @@ pub fn assess(
             }
             continue;
         }
+        // A lone round (no later firing of its mission to agree) takes the first plausible
+        // impact: the scan stops there.
+        let mates = later_mates(events, &links, &firings, i);
         let start = impacts.partition_point(|&j| events[j].time <= f.time);
         let mut plausible = Vec::new();
         for &j in &impacts[start..] {
@@ -411,17 +420,12 @@ pub fn assess(
             let v = d / dt;
             if d > 300.0 && d <= max_range && v >= LINK_SPEED_MPS.0 && v <= max_speed {
                 plausible.push(j);
+                if mates.is_empty() {
+                    break;
+                }
             }
         }
-        if let Some(j) = mission_choice(
-            events,
-            &impacts,
-            &mut claimed,
-            &links,
-            &firings,
-            i,
-            &plausible,
-        ) {
+        if let Some(j) = mission_choice(events, &impacts, &mut claimed, &mates, i, &plausible) {
             claimed[j] = true;
             links.insert(i, j);
             let at = by_link.partition_point(|m| m.0 <= f.time);
