@@ -2558,8 +2558,9 @@ impl View<'_, '_> {
     /// / recall of detectable violations 0.973 / 0.945 -> 0.971 / 0.951 (with
     /// `detonation_round_margin`); three hours of stress 0.972 / 0.932 -> 0.970 / 0.938.
     fn detonation_rate_at(&self, q: &Pick, t_min: f64) -> f64 {
-        let (n, len) = self.picks_around(q, t_min, self.assoc.config.rate_window_s);
-        (n.max(1) as f64 / len).max(self.rate_at(q, t_min) / DETONATION_RATE_FLOOR)
+        let long = self.picks_around(q, t_min, self.assoc.config.rate_window_s);
+        let local = local_rate(long, self.picks_around(q, t_min, SHORT_RATE_WINDOW_S));
+        (long.0.max(1) as f64 / long.1).max(local / DETONATION_RATE_FLOOR)
     }
 
     /// Pending picks at `q`'s station within `h` of it (none older than `t_min`), and the
