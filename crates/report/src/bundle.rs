@@ -1003,48 +1003,40 @@ fn projectile_mismatch(
     e: &truce_engine::Event,
     envelopes: &truce_ingest::ParsedEnvelopes<'_>,
 ) -> Option<String> {
-    let said: BTreeSet<&'static str> = e
-        .evidence
-        .iter()
-        .filter(|r| r.kind == "radar_track")
-        .filter_map(|r| match envelopes.observation(r.leaf_index as usize) {
-            Some((_, o)) => match &o.body {
-                ObservationBody::RadarTrack(t) => projectile_name(Some(t.projectile)),
-                _ => None,
-            },
-            None => None,
-        })
-        .collect();
-    let own = projectile_name(e.projectile);
-    let consistent = own.map_or(said.is_empty(), |p| said.contains(p))
+    use truce_model::Projectile;
+    let mut said: Vec<Projectile> = Vec::new();
+    for r in e.evidence.iter().filter(|r| r.kind == "radar_track") {
+        if let Some((_, o)) = envelopes.observation(r.leaf_index as usize)
+            && let ObservationBody::RadarTrack(t) = &o.body
+            && t.projectile != Projectile::Unknown
+            && !said.contains(&t.projectile)
+        {
+            said.push(t.projectile);
+        }
+    }
+    let consistent = e.projectile.map_or(said.is_empty(), |p| said.contains(&p))
         && e.weapon_class == truce_engine::weapon_class_of(e.projectile);
+    // Names as FORMATS spells them (the types' serde names).
+    let name = |v: Option<serde_json::Value>| {
+        v.and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_else(|| "unsaid".into())
+    };
     (!consistent).then(|| {
+        let tracks: Vec<String> = said
+            .iter()
+            .map(|p| name(serde_json::to_value(p).ok()))
+            .collect();
         format!(
             "says its projectile is {} and its class {}, but the radar tracks it cites say {}",
-            own.unwrap_or("unsaid"),
-            e.weapon_class
-                .and_then(|c| serde_json::to_value(c).ok())
-                .and_then(|v| v.as_str().map(str::to_owned))
-                .unwrap_or_else(|| "unsaid".into()),
-            if said.is_empty() {
+            name(e.projectile.and_then(|p| serde_json::to_value(p).ok())),
+            name(e.weapon_class.and_then(|c| serde_json::to_value(c).ok())),
+            if tracks.is_empty() {
                 "nothing".to_string()
             } else {
-                said.into_iter().collect::<Vec<_>>().join(" or ")
+                tracks.join(" or ")
             }
         )
     })
-}
-
-/// A classified projectile's name as FORMATS spells it; `None` for none or `unknown`.
-fn projectile_name(p: Option<truce_model::Projectile>) -> Option<&'static str> {
-    use truce_model::Projectile;
-    match p? {
-        Projectile::Mortar => Some("mortar"),
-        Projectile::Artillery => Some("artillery"),
-        Projectile::Rocket => Some("rocket"),
-        Projectile::Missile => Some("missile"),
-        Projectile::Unknown => None,
-    }
 }
 
 /// How an event's method, fit and evidence disagree, if they do. The engine locates an event
