@@ -642,15 +642,21 @@ fn the_quick_check_reassesses_the_events_and_the_full_one_reruns_them() {
                 && x.contains("no firing event cites it")),
         "{p:?}"
     );
-    let t = edited(&bundle, &m, |b| {
-        edit_events(b, "events", |v| {
-            for f in v["features"].as_array_mut().unwrap() {
-                if is_radar(f) {
-                    let lon = &mut f["properties"]["position_exact"]["lon_deg"];
-                    *lon = (lon.as_f64().unwrap() + 0.001).into();
+    // The bundle with that event's properties edited by `g`.
+    let radar_edited = |g: &dyn Fn(&mut serde_json::Value)| {
+        edited(&bundle, &m, |b| {
+            edit_events(b, "events", |v| {
+                for f in v["features"].as_array_mut().unwrap() {
+                    if is_radar(f) {
+                        g(&mut f["properties"]);
+                    }
                 }
-            }
+            })
         })
+    };
+    let t = radar_edited(&|p| {
+        let lon = &mut p["position_exact"]["lon_deg"];
+        *lon = (lon.as_f64().unwrap() + 0.001).into();
     });
     let p = check_in(&t, &m, false).unwrap();
     assert!(
@@ -665,15 +671,7 @@ fn the_quick_check_reassesses_the_events_and_the_full_one_reruns_them() {
     } else {
         "missile"
     };
-    let t = edited(&bundle, &m, |b| {
-        edit_events(b, "events", |v| {
-            for f in v["features"].as_array_mut().unwrap() {
-                if is_radar(f) {
-                    f["properties"]["projectile"] = other.into();
-                }
-            }
-        })
-    });
+    let t = radar_edited(&|p| p["projectile"] = other.into());
     let p = check_in(&t, &m, false).unwrap();
     assert!(
         p.iter()
