@@ -417,6 +417,22 @@ fn edit_events(body: &mut serde_json::Value, member: &str, f: impl FnOnce(&mut s
     body[member] = (serde_json::to_string_pretty(&v).unwrap() + "\n").into();
 }
 
+/// The bundle with the events `event` picks and the findings `finding` picks left out.
+fn left_out(
+    bundle: &[u8],
+    m: &Mission,
+    event: &dyn Fn(&serde_json::Value) -> bool,
+    finding: &dyn Fn(&serde_json::Value) -> bool,
+) -> Vec<u8> {
+    edited(bundle, m, |b| {
+        for (member, pick) in [("events", event), ("findings", finding)] {
+            edit_events(b, member, |v| {
+                v["features"].as_array_mut().unwrap().retain(|f| !pick(f));
+            });
+        }
+    })
+}
+
 /// What `truce verify` checks without `--full` (the events against the envelopes they cite,
 /// every radar track's ends against the events, and the assessment re-run from them), each
 /// edit re-signed by the mission; and what only the full re-run catches: an event located from
@@ -584,17 +600,7 @@ fn the_quick_check_reassesses_the_events_and_the_full_one_reruns_them() {
 
     // The event and its finding both left out: the assessment of what is published still
     // gives what is published, so only the full re-run, which finds the event again, sees it.
-    let t = edited(&bundle, &m, |b| {
-        edit_events(b, "events", |v| {
-            v["features"]
-                .as_array_mut()
-                .unwrap()
-                .retain(|f| !its_event(f));
-        });
-        edit_events(b, "findings", |v| {
-            v["features"].as_array_mut().unwrap().retain(|f| !is_it(f));
-        });
-    });
+    let t = left_out(&bundle, &m, &its_event, &is_it);
     let p = check_in(&t, &m, false).unwrap();
     assert!(p.is_empty(), "{p:?}");
     let p = check_in(&t, &m, true).unwrap();
@@ -621,20 +627,7 @@ fn the_quick_check_reassesses_the_events_and_the_full_one_reruns_them() {
         .as_u64()
         .unwrap();
     let is_radar = |f: &serde_json::Value| f["properties"]["id"] == rid.as_str();
-    let t = edited(&bundle, &m, |b| {
-        edit_events(b, "events", |v| {
-            v["features"]
-                .as_array_mut()
-                .unwrap()
-                .retain(|f| !is_radar(f));
-        });
-        edit_events(b, "findings", |v| {
-            v["features"]
-                .as_array_mut()
-                .unwrap()
-                .retain(|f| !is_radar(f));
-        });
-    });
+    let t = left_out(&bundle, &m, &is_radar, &is_radar);
     let p = check_in(&t, &m, false).unwrap();
     assert!(
         p.iter()
