@@ -963,14 +963,8 @@ fn a_lone_salvo_s_impacts_are_no_more_events_than_rounds() {
             } else {
                 untracked.push((src, t0));
             }
-            let mut n = || 2.0 * noise();
-            for mut p in picks_for(&st, src, t0, &w, &mut n) {
-                if u() < 0.35 {
-                    continue;
-                }
-                p.sigma_s = 0.04;
+            for mut p in heard(&st, src, t0, &w, &mut noise, &mut u, k as u64 + 1) {
                 p.label = -0.9;
-                p.evidence += 1000 * (k as u64 + 1);
                 all.push(p);
             }
         }
@@ -1022,15 +1016,15 @@ fn an_untracked_salvo_is_found_without_ghosts() {
         for k in 0..24 {
             let t0 = start + 0.5 * k as f64;
             truth.push((src, t0));
-            let mut n = || 2.0 * noise();
-            for mut p in picks_for(&st, src, t0, &w, &mut n) {
-                if u() < 0.35 {
-                    continue;
-                }
-                p.sigma_s = 0.04;
-                p.evidence += 1000 * (truth.len() as u64);
-                all.push(p);
-            }
+            all.extend(heard(
+                &st,
+                src,
+                t0,
+                &w,
+                &mut noise,
+                &mut u,
+                truth.len() as u64,
+            ));
         }
     }
     all.sort_by(|a, b| a.time_s.total_cmp(&b.time_s));
@@ -1042,6 +1036,30 @@ fn an_untracked_salvo_is_found_without_ghosts() {
     );
     assert!(found >= 20, "found {found} of {}", truth.len());
     assert_eq!(ghosts, 0, "{ghosts} ghosts");
+}
+
+/// The picks of one round of a salvo from `src` at `t0`: 40 ms errors (twice `noise`'s), about
+/// a third missed (`u`), numbered on from 1000 times `tag`.
+fn heard(
+    st: &[Station],
+    src: LatLon,
+    t0: f64,
+    w: &Weather,
+    noise: &mut impl FnMut() -> f64,
+    u: &mut impl FnMut() -> f64,
+    tag: u64,
+) -> Vec<Pick> {
+    let mut n = || 2.0 * noise();
+    let mut out = Vec::new();
+    for mut p in picks_for(st, src, t0, w, &mut n) {
+        if u() < 0.35 {
+            continue;
+        }
+        p.sigma_s = 0.04;
+        p.evidence += 1000 * tag;
+        out.push(p);
+    }
+    out
 }
 
 /// Rounds of a salvo found, and events that are none of them: each event takes the untaken
